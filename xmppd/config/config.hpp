@@ -1,0 +1,82 @@
+// The server's typed configuration, loaded from TOML and validated before start.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "xml/stream_parser.hpp"
+
+namespace toml { inline namespace v3 { class table; } }
+
+namespace xmppd::config {
+
+struct Listener {
+  std::string address;  // "0.0.0.0", "::", "127.0.0.1"
+  std::uint16_t port = 0;
+  bool direct_tls = false;  // XEP-0368: TLS from the first byte; otherwise STARTTLS
+};
+
+struct VirtualHost {
+  std::string domain;        // nameprep-normalized
+  std::string certificate;   // PEM path; empty: use a generated self-signed one
+  std::string key;           // PEM path
+  std::vector<std::string> modules;  // enabled module names; default: [server] modules
+  std::vector<std::string> admins;   // bare JIDs, normalized
+};
+
+struct Config {
+  std::string source_path;  // the file this came from
+
+  // [server]
+  std::string data_dir = "./data";
+  unsigned threads = 0;  // 0: one per core
+  std::vector<std::string> modules;  // modules enabled on every host unless it says otherwise
+
+  // [log]
+  std::string log_level = "info";
+  std::string log_file;  // empty: stderr only
+
+  // [c2s]
+  std::vector<Listener> listeners;  // default: 0.0.0.0:5222 starttls, 0.0.0.0:5223 direct TLS
+  bool require_encryption = true;   // STARTTLS before SASL
+  std::chrono::seconds auth_timeout{30};  // unauthenticated streams are closed after this
+  xml::ParserLimits limits;         // [c2s.limits] max_stanza_bytes, max_depth, max_attributes
+
+  // [auth]
+  std::vector<std::string> mechanisms{"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"};
+  unsigned scram_iterations = 4096;
+  unsigned max_auth_failures = 5;              // per IP within auth_failure_window
+  std::chrono::seconds auth_failure_window{60};
+
+  // [storage]
+  std::string database;  // SQLite file; empty: <data_dir>/xmppd.sqlite
+
+  // [hosts."<domain>"] — at least one
+  std::vector<VirtualHost> hosts;
+
+  // [modules.<name>] tables, validated by each module when it starts.
+  std::shared_ptr<const toml::table> module_settings;
+
+  const VirtualHost* host(std::string_view domain) const;
+  std::string database_path() const;
+};
+
+// What is wrong with a config file, pointing at the place: "file:line: key: message".
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Loads and validates. Throws ConfigError listing every problem found (one per line),
+// each naming the file, the line and the dotted key. Unknown keys are errors.
+Config load(const std::string& path);
+// The same, from text already in memory (`path` is only used in messages).
+Config parse(std::string_view text, const std::string& path);
+
+// The configuration used when no file is given: domain "localhost", data in ./data.
+Config defaults();
+
+}  // namespace xmppd::config

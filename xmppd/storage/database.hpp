@@ -1,0 +1,85 @@
+// A SQLite database file: WAL, versioned migrations, prepared statements.
+// Blocking: used only from the storage thread (and by xmppctl).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace xmppd::storage {
+
+struct StorageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Database;
+
+// One prepared statement, reset for reuse on each bind round.
+class Statement {
+ public:
+  Statement(Database& db, std::string_view sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Binds positional parameters (1-based) and returns *this for chaining.
+  Statement& bind(int index, std::string_view text);
+  Statement& bind_blob(int index, std::string_view bytes);
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind_null(int index);
+  // Steps once: true while a row is available.
+  bool step();
+  // Runs to completion (for writes); returns the number of rows changed.
+  int exec();
+  std::string column_text(int index) const;
+  std::int64_t column_int(int index) const;
+  bool column_is_null(int index) const;
+  // Clears bindings and rewinds, ready for the next use.
+  void reset();
+
+ private:
+  Database& db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+ public:
+  // Opens (creating if needed) with WAL, foreign keys, synchronous=FULL and a busy timeout
+  // so that xmppctl and the server can share the file. Throws StorageError.
+  explicit Database(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Applies the steps of `component` not applied yet, in order, each in a transaction,
+  // recording the version reached in the schema_versions table.
+  void migrate(std::string_view component, const std::vector<std::string>& steps);
+
+  void exec(std::string_view sql);  // one or more statements, no results
+  // RAII transaction: commits in commit(), rolls back if destroyed before.
+  class Transaction {
+   public:
+    explicit Transaction(Database& db);
+    ~Transaction();
+    void commit();
+   private:
+    Database& db_;
+    bool done_ = false;
+  };
+
+  sqlite3* handle() { return db_; }
+  const std::string& path() const { return path_; }
+  [[noreturn]] void fail(std::string_view what);  // throws StorageError with sqlite's message
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace xmppd::storage
