@@ -1,0 +1,20 @@
+// Building stanza replies and errors (RFC 6120 §8.3).
+#pragma once
+
+#include <string_view>
+
+#include <xmppd/element.hpp>
+
+namespace xmppd::stanza {
+
+// An <iq type='result'/> answering `iq` (to/from swapped, same id), with no payload.
+Element iq_result(const Element& iq);
+
+// An error reply to `stanza` with the RFC 6120 §8.3.3 condition (e.g. "service-unavailable"),
+// its usual error type, and optional human-readable text. The original payload is kept.
+Element error(const Element& stanza, std::string_view condition, std::string_view text = {});
+
+// Whether an error may be sent in reply (never reply to an error with an error).
+bool may_reply_with_error(const Element& stanza);
+
+}  // namespace xmppd::stanza

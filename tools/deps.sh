@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs everything xmppd needs to build, run and test, from Debian 12's packages.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake ninja-build pkg-config \
+  libboost1.81-dev libexpat1-dev libssl-dev libsasl2-dev libsasl2-modules \
+  libsqlite3-dev libidn11-dev libtomlplusplus-dev \
+  libgtest-dev googletest \
+  python3 python3-slixmpp libstrophe-dev openssl >/dev/null

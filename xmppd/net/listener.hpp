@@ -1,0 +1,38 @@
+// Accepts client connections on one address and hands each to a worker thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <functional>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace xmppd::net {
+
+class Listener {
+ public:
+  // Called on the chosen worker's thread with the accepted socket.
+  using OnAccept = std::function<void(boost::asio::ip::tcp::socket, bool direct_tls)>;
+
+  // Binds now (so a taken port fails at start, not later). Throws std::runtime_error.
+  Listener(boost::asio::io_context& io, const config::Listener& where,
+           std::vector<boost::asio::io_context*> workers, OnAccept on_accept);
+
+  void start();
+  void stop();
+  boost::asio::ip::tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  bool direct_tls_;
+  std::vector<boost::asio::io_context*> workers_;
+  std::size_t next_worker_ = 0;
+  OnAccept on_accept_;
+};
+
+}  // namespace xmppd::net

@@ -1,0 +1,257 @@
+#include "router/router.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+
+#include <algorithm>
+
+#include <xmppd/namespaces.hpp>
+#include <xmppd/stanza.hpp>
+
+#include "common/log.hpp"
+#include "storage/storage_thread.hpp"
+
+namespace asio = boost::asio;
+
+namespace xmppd::router {
+
+Router::Router(std::vector<std::string> local_domains, storage::StorageThread& storage,
+               asio::any_io_executor background)
+    : domains_(local_domains.begin(), local_domains.end()),
+      storage_(storage),
+      background_(std::move(background)) {}
+
+Router::Shard& Router::shard_of(const std::string& bare) const {
+  return shards_[std::hash<std::string>{}(bare) % shards_.size()];
+}
+
+// Session table ----------------------------------------------------------------------------
+
+void Router::bind(const std::shared_ptr<Session>& session) {
+  const Jid& jid = session->jid();
+  std::string bare = jid.bare_str();
+  std::shared_ptr<Session> old;
+  {
+    Shard& shard = shard_of(bare);
+    std::lock_guard lock(shard.mutex);
+    auto& entries = shard.users[bare];
+    auto it = std::find_if(entries.begin(), entries.end(),
+                           [&](const Entry& e) { return e.resource == jid.resource(); });
+    if (it != entries.end()) {
+      old = std::move(it->session);
+      *it = Entry{jid.resource(), session};
+    } else {
+      entries.push_back(Entry{jid.resource(), session});
+    }
+  }
+  if (old) asio::dispatch(old->executor(), [old] { old->replaced(); });
+}
+
+void Router::unbind(const Session& session) {
+  std::string bare = session.jid().bare_str();
+  Shard& shard = shard_of(bare);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.users.find(bare);
+  if (it == shard.users.end()) return;
+  std::erase_if(it->second, [&](const Entry& e) { return e.session.get() == &session; });
+  if (it->second.empty()) shard.users.erase(it);
+}
+
+void Router::set_presence(const Session& session, bool available, int priority) {
+  std::string bare = session.jid().bare_str();
+  Shard& shard = shard_of(bare);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.users.find(bare);
+  if (it == shard.users.end()) return;
+  for (Entry& e : it->second) {
+    if (e.session.get() == &session) {
+      e.available = available;
+      e.priority = priority;
+    }
+  }
+}
+
+std::shared_ptr<Session> Router::find(const Jid& full) const {
+  std::string bare = full.bare_str();
+  Shard& shard = shard_of(bare);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.users.find(bare);
+  if (it == shard.users.end()) return nullptr;
+  for (const Entry& e : it->second)
+    if (e.resource == full.resource()) return e.session;
+  return nullptr;
+}
+
+std::vector<std::shared_ptr<Session>> Router::sessions_of(const Jid& bare) const {
+  std::string key = bare.bare_str();
+  Shard& shard = shard_of(key);
+  std::lock_guard lock(shard.mutex);
+  std::vector<std::shared_ptr<Session>> out;
+  if (auto it = shard.users.find(key); it != shard.users.end())
+    for (const Entry& e : it->second) out.push_back(e.session);
+  return out;
+}
+
+std::size_t Router::session_count() const {
+  std::size_t n = 0;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& [bare, entries] : shard.users) n += entries.size();
+  }
+  return n;
+}
+
+// Routing ----------------------------------------------------------------------------------
+
+void Router::on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) {
+  iq_handlers_[{target, type + ' ' + ns}] = std::move(handler);
+}
+
+void Router::route(Element stanza) {
+  auto from = Jid::parse(stanza.attr_or("from"));
+  if (!from) {
+    log::warn("router: dropping a stanza without a valid sender: ", stanza.str());
+    return;
+  }
+  const std::string* to_attr = stanza.attr("to");
+  std::optional<Jid> to = (to_attr && !to_attr->empty()) ? Jid::parse(*to_attr) : from->bare();
+  if (!to) {
+    bounce(stanza, "jid-malformed");
+    return;
+  }
+  if (!is_local(to->domain())) {
+    bounce(stanza, "remote-server-not-found");  // no server-to-server links yet
+    return;
+  }
+  if (to->node().empty())
+    route_to_domain(stanza, *to, *from);
+  else if (to->is_bare())
+    route_to_bare(stanza, *to, *from);
+  else
+    route_to_full(stanza, *to, *from);
+}
+
+bool Router::dispatch_iq(IqTarget target, Element& iq) {
+  const Element* payload = iq.first_child();
+  if (!payload) return false;
+  std::string key(iq.attr_or("type"));
+  key.append(1, ' ').append(payload->ns());
+  auto it = iq_handlers_.find(std::pair{target, key});
+  if (it == iq_handlers_.end()) return false;
+  it->second(std::move(iq));
+  return true;
+}
+
+void Router::route_to_domain(Element& stanza, const Jid&, const Jid&) {
+  if (stanza.name() != "iq") return;  // messages and presence to the server itself: nothing to do
+  std::string_view type = stanza.attr_or("type");
+  if (type != "get" && type != "set") return;  // answers to server-sent IQs: none are pending
+  if (!dispatch_iq(IqTarget::server, stanza)) bounce(stanza, "service-unavailable");
+}
+
+void Router::route_to_bare(Element& stanza, const Jid& to, const Jid&) {
+  std::string_view type = stanza.attr_or("type");
+  if (stanza.name() == "iq") {
+    if (type != "get" && type != "set") return;
+    if (!dispatch_iq(IqTarget::account, stanza)) bounce(stanza, "service-unavailable");
+    return;
+  }
+
+  // Which resources get it (RFC 6121 §8.5.2.1): messages go to available resources with
+  // non-negative priority, presence to every available resource.
+  std::vector<std::shared_ptr<Session>> targets;
+  {
+    std::string bare = to.bare_str();
+    Shard& shard = shard_of(bare);
+    std::lock_guard lock(shard.mutex);
+    if (auto it = shard.users.find(bare); it != shard.users.end()) {
+      for (const Entry& e : it->second) {
+        bool wanted = stanza.name() == "presence" ? e.available : (e.available && e.priority >= 0);
+        if (wanted) targets.push_back(e.session);
+      }
+    }
+  }
+
+  if (stanza.name() == "presence") {
+    deliver(targets, stanza);  // presence to an unavailable or unknown user is dropped
+    return;
+  }
+  if (type == "error") {
+    deliver(targets, stanza);
+    return;
+  }
+  if (type == "groupchat") {
+    bounce(stanza, "service-unavailable");
+    return;
+  }
+  if (!targets.empty()) {
+    deliver(targets, stanza);
+    return;
+  }
+  handle_unavailable_account(std::move(stanza), to);
+}
+
+void Router::route_to_full(Element& stanza, const Jid& to, const Jid& from) {
+  if (auto session = find(to)) {
+    deliver({session}, stanza);
+    return;
+  }
+  // RFC 6121 §8.5.3.2: no such resource.
+  std::string_view type = stanza.attr_or("type");
+  if (stanza.name() == "message") {
+    if (type == "groupchat") bounce(stanza, "service-unavailable");
+    else if (type != "error") route_to_bare(stanza, to.bare(), from);
+  } else if (stanza.name() == "presence") {
+    if (type == "subscribe" || type == "subscribed" || type == "unsubscribe" || type == "unsubscribed")
+      route_to_bare(stanza, to.bare(), from);
+  } else if (type == "get" || type == "set") {
+    bounce(stanza, "service-unavailable");
+  }
+}
+
+void Router::handle_unavailable_account(Element stanza, const Jid& to) {
+  // Whether the account exists is a storage question: ask off the network thread.
+  auto task = [this, stanza = std::move(stanza), to]() mutable -> asio::awaitable<void> {
+    bool exists = co_await storage_.run([&to](storage::Storage& s) {
+      return s.accounts().exists(to.node(), to.domain());
+    });
+    if (exists) {
+      for (auto& handler : undelivered_)
+        if (handler(stanza)) co_return;
+    }
+    // RFC 6121 §8.5.2.2 / §8.5.1: nowhere to deliver.
+    if (stanza.attr_or("type") != "headline") bounce(stanza, "service-unavailable");
+  };
+  asio::co_spawn(background_, std::move(task), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("router: offline delivery failed: ", ex.what());
+    }
+  });
+}
+
+void Router::bounce(const Element& stanza, std::string_view condition) {
+  if (!stanza::may_reply_with_error(stanza)) return;
+  Element reply = stanza::error(stanza, condition);
+  // The error comes from the server when the original address was unusable.
+  auto to = Jid::parse(stanza.attr_or("to"));
+  if (!to || !is_local(to->domain())) {
+    auto sender = Jid::parse(stanza.attr_or("from"));
+    if (!sender) return;
+    reply.set_attr("from", to ? to->str() : sender->domain());
+  }
+  route(std::move(reply));
+}
+
+void Router::deliver(const std::vector<std::shared_ptr<Session>>& sessions, const Element& stanza) {
+  if (sessions.empty()) return;
+  // Serialized once, shared by every recipient thread.
+  auto bytes = std::make_shared<const std::string>(stanza.str(ns::kClient));
+  for (const auto& s : sessions)
+    asio::dispatch(s->executor(), [s, bytes] { s->deliver(bytes); });
+}
+
+}  // namespace xmppd::router

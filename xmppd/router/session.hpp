@@ -1,0 +1,30 @@
+// What the router knows of a client session: an address and a way to hand it a stanza.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <xmppd/element.hpp>
+#include <xmppd/jid.hpp>
+
+namespace xmppd::router {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  virtual ~Session() = default;
+
+  // The full JID the session is bound to.
+  virtual const Jid& jid() const = 0;
+  // The executor (network thread) the session lives on. Every call below runs there.
+  virtual boost::asio::any_io_executor executor() = 0;
+
+  // Writes a stanza already serialized in the jabber:client namespace.
+  virtual void deliver(std::shared_ptr<const std::string> bytes) = 0;
+  // A newer session bound the same full JID: end this one with <conflict/>.
+  virtual void replaced() = 0;
+};
+
+}  // namespace xmppd::router

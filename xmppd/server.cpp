@@ -1,0 +1,84 @@
+#include "server.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "auth/sasl_server.hpp"
+#include "common/log.hpp"
+
+namespace asio = boost::asio;
+
+namespace xmppd {
+
+Server::Server(config::Config config)
+    : config_(std::move(config)), throttle_(config_.max_auth_failures, config_.auth_failure_window) {
+  std::filesystem::create_directories(config_.data_dir);
+  auth::init_sasl(config_.mechanisms);
+
+  std::string db = config_.database_path();
+  storage_ = std::make_unique<storage::StorageThread>(storage::open_sqlite(db));
+  log::info("storage: SQLite database ", db);
+  tls_ = std::make_unique<net::TlsContexts>(config_);
+
+  unsigned n = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<asio::io_context>(1));
+
+  std::vector<std::string> domains;
+  for (const auto& h : config_.hosts) domains.push_back(h.domain);
+  router_ = std::make_unique<router::Router>(domains, *storage_, workers_.front()->get_executor());
+  c2s_ = std::make_unique<stream::C2SContext>(
+      stream::C2SContext{config_, *tls_, *router_, *storage_, throttle_, registry_});
+
+  std::vector<asio::io_context*> worker_ptrs;
+  for (auto& w : workers_) worker_ptrs.push_back(w.get());
+  for (const auto& where : config_.listeners) {
+    listeners_.push_back(std::make_unique<net::Listener>(
+        *workers_.front(), where, worker_ptrs, [this](asio::ip::tcp::socket socket, bool direct_tls) {
+          std::make_shared<stream::C2SSession>(*c2s_, std::move(socket), direct_tls)->start();
+        }));
+  }
+
+}
+
+Server::~Server() {
+  for (auto& w : workers_) w->stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+void Server::run() {
+  for (auto& l : listeners_) l->start();
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  log::info("xmppd ready: ", config_.hosts.size(), " host(s), ", workers_.size(),
+            " worker thread(s), open-file limit ", files.rlim_cur,
+            " (at most about that many connections)");
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& w : workers_) guards.push_back(asio::make_work_guard(*w));
+  for (std::size_t i = 1; i < workers_.size(); ++i) threads_.emplace_back([w = workers_[i].get()] { w->run(); });
+  workers_.front()->run();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  storage_->stop();  // every queued write reaches the database before exit
+  log::info("xmppd stopped");
+}
+
+void Server::shutdown() {
+  asio::post(*workers_.front(), [this] {
+    log::info("shutting down: closing ", registry_.size(), " stream(s)");
+    for (auto& l : listeners_) l->stop();
+    for (auto& s : registry_.all())
+      asio::post(s->executor(), [s] { s->stream_error("system-shutdown"); });
+    // Give the streams a moment to flush their last bytes, then stop every worker.
+    auto timer = std::make_shared<asio::steady_timer>(*workers_.front(), std::chrono::milliseconds(300));
+    timer->async_wait([this, timer](auto) {
+      for (auto& w : workers_) w->stop();
+    });
+  });
+}
+
+}  // namespace xmppd

@@ -1,0 +1,456 @@
+#include "stream/c2s_session.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <openssl/rand.h>
+
+#include <charconv>
+
+#include <xmppd/namespaces.hpp>
+#include <xmppd/stanza.hpp>
+
+#include "auth/auth_throttle.hpp"
+#include "auth/scram.hpp"
+#include "common/log.hpp"
+#include "config/config.hpp"
+#include "net/tls.hpp"
+#include "router/router.hpp"
+#include "storage/storage_thread.hpp"
+#include "stream/session_registry.hpp"
+#include "xml/serializer.hpp"
+
+namespace asio = boost::asio;
+
+namespace xmppd::stream {
+namespace {
+
+// A client that never reads cannot make the server buffer without bound.
+constexpr std::size_t kMaxQueuedBytes = 4 * 1024 * 1024;
+// RFC 6120 §6.4.5: a few retries, then the stream ends.
+constexpr unsigned kMaxSaslRetries = 5;
+
+std::string random_id(std::size_t bytes) {
+  unsigned char raw[32];
+  RAND_bytes(raw, int(bytes));
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    id += hex[raw[i] >> 4];
+    id += hex[raw[i] & 15];
+  }
+  return id;
+}
+
+std::string attr_escaped(std::string_view value) {
+  std::string out;
+  xml::escape_attr(value, out);
+  return out;
+}
+
+const char* condition_of(xml::ParseError e) {
+  switch (e) {
+    case xml::ParseError::restricted_xml: return "restricted-xml";
+    case xml::ParseError::policy_violation: return "policy-violation";
+    case xml::ParseError::invalid_namespace: return "invalid-namespace";
+    default: return "not-well-formed";
+  }
+}
+
+Element sasl_element(const char* name, std::string_view data) {
+  Element e(name, ns::kSasl);
+  if (!data.empty()) e.add_text(auth::base64_encode(data));
+  return e;
+}
+
+}  // namespace
+
+C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, bool direct_tls)
+    : ctx_(ctx),
+      transport_(std::move(socket)),
+      direct_tls_(direct_tls),
+      parser_(ctx.config.limits),
+      flushed_(transport_.socket().get_executor()),
+      auth_timer_(transport_.socket().get_executor()) {}
+
+C2SSession::~C2SSession() = default;
+
+asio::any_io_executor C2SSession::executor() { return transport_.socket().get_executor(); }
+
+void C2SSession::start() {
+  auto self = std::static_pointer_cast<C2SSession>(shared_from_this());
+  ctx_.registry.add(self);
+  auth_timer_.expires_after(ctx_.config.auth_timeout);
+  auth_timer_.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
+    auto s = weak.lock();
+    if (!ec && s && !s->bound_) s->stream_error("connection-timeout", "Authentication took too long");
+  });
+  asio::co_spawn(executor(), [self]() { return self->run(); }, asio::detached);
+}
+
+asio::awaitable<void> C2SSession::run() {
+  log::debug("c2s: connection from ", transport_.remote_address());
+  try {
+    if (direct_tls_) co_await transport_.start_tls(ctx_.tls.by_sni());
+    std::vector<xml::Event> events;
+    while (!closing_) {
+      std::string_view data = co_await transport_.read();
+      if (data.empty()) break;  // the client closed the connection
+      events.clear();
+      bool ok = parser_.feed(data, events);  // copies what it needs: `data` dies here
+      for (auto& event : events) {
+        if (closing_ || restart_) break;
+        co_await handle(event);
+      }
+      if (restart_) {
+        // Anything after <starttls/> or the SASL exchange in the same read is dropped: it
+        // was sent before the new stream began (and may be injected plaintext).
+        restart_ = false;
+        parser_.reset();
+        continue;
+      }
+      if (!ok && !closing_) {
+        log::info("c2s: ", transport_.remote_address(), ": ", parser_.error_text());
+        stream_error(condition_of(parser_.error()));
+      }
+    }
+  } catch (const std::exception& e) {
+    log::debug("c2s: ", transport_.remote_address(), ": connection ended: ", e.what());
+  }
+  finish();
+}
+
+void C2SSession::finish() {
+  auth_timer_.cancel();
+  if (bound_) {
+    ctx_.router.unbind(*this);
+    log::info("c2s: ", jid_.str(), " disconnected");
+  }
+  bound_ = false;
+  closing_ = true;
+  if (!writing_) transport_.close();
+  ctx_.registry.remove(this);
+}
+
+asio::awaitable<void> C2SSession::handle(xml::Event& event) {
+  if (auto* open = std::get_if<xml::StreamOpen>(&event)) {
+    on_stream_open(open->header);
+  } else if (auto* stanza = std::get_if<xml::Stanza>(&event)) {
+    if (!bound_) co_await on_negotiation(stanza->element);
+    else on_stanza(stanza->element);
+  } else {
+    // The client closed its stream: close ours and the connection.
+    send_raw("</stream:stream>");
+    close_after_flush();
+  }
+}
+
+// Stream header ----------------------------------------------------------------------------
+
+void C2SSession::on_stream_open(const Element& header) {
+  stream_id_ = random_id(16);
+  std::string_view to = header.attr_or("to");
+  std::optional<std::string> domain = to.empty() ? std::optional(ctx_.config.hosts.front().domain)
+                                                 : Jid::nameprep(to);
+  bool known = domain && ctx_.router.is_local(*domain) && (domain_.empty() || *domain == domain_);
+  std::string from = known ? *domain : ctx_.config.hosts.front().domain;
+
+  std::string out = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                    "xmlns:stream='http://etherx.jabber.org/streams' id='" + stream_id_ +
+                    "' from='" + attr_escaped(from) + "' version='1.0' xml:lang='en'>";
+  send_raw(out);
+  header_sent_ = true;
+
+  if (header.attr_or("xmlns") != ns::kClient) return stream_error("invalid-namespace");
+  if (!known) return stream_error("host-unknown");
+  std::string_view version = header.attr_or("version");
+  if (version.empty() || version.substr(0, version.find('.')) != "1")
+    return stream_error("unsupported-version");
+  domain_ = *domain;
+  send_features();
+}
+
+void C2SSession::send_features() {
+  Element features("features", ns::kStream);
+  if (!authenticated_) {
+    if (!transport_.secure()) {
+      Element& starttls = features.add_child("starttls", ns::kTls);
+      if (ctx_.config.require_encryption) starttls.add_child("required", ns::kTls);
+    }
+    if (transport_.secure() || !ctx_.config.require_encryption) {
+      sasl_ = std::make_unique<auth::SaslExchange>(domain_, transport_.secure());
+      Element& mechs = features.add_child("mechanisms", ns::kSasl);
+      for (const auto& m : sasl_->mechanisms()) mechs.add_child("mechanism", ns::kSasl).add_text(m);
+    }
+  } else {
+    features.add_child("bind", ns::kBind);
+    features.add_child("session", ns::kSession).add_child("optional", ns::kSession);
+  }
+  // The features element uses the stream: prefix the header declared.
+  std::string body;
+  for (const Element& child : features.nodes()) xml::serialize(child, body, ns::kClient);
+  send_raw("<stream:features>" + body + "</stream:features>");
+}
+
+// Negotiation (before bind) ------------------------------------------------------------------
+
+asio::awaitable<void> C2SSession::on_negotiation(Element& element) {
+  if (!authenticated_) {
+    if (element.is("starttls", ns::kTls)) co_return co_await on_starttls();
+    if (element.ns() == ns::kSasl) co_return co_await on_sasl(element);
+    co_return stream_error("not-authorized");
+  }
+  if (element.is("iq", ns::kClient) && element.attr_or("type") == "set" &&
+      element.child("bind", ns::kBind)) {
+    co_return on_bind(element);
+  }
+  stream_error("not-authorized");
+}
+
+asio::awaitable<void> C2SSession::on_starttls() {
+  if (transport_.secure()) {
+    send_raw("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>");
+    co_return close_after_flush();
+  }
+  send_raw("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  co_await flush();
+  restart_ = true;
+  header_sent_ = false;
+  co_await transport_.start_tls(ctx_.tls.for_host(domain_));
+}
+
+asio::awaitable<void> C2SSession::on_sasl(Element& element) {
+  if (!sasl_) co_return stream_error("not-authorized");  // SASL was not offered (no TLS yet)
+  const std::string& name = element.name();
+  if (name == "abort") {
+    sasl_ = std::make_unique<auth::SaslExchange>(domain_, transport_.secure());
+    sasl_mechanism_.clear();
+    co_return sasl_failure("aborted");
+  }
+  if (name != "auth" && name != "response") co_return sasl_failure("malformed-request");
+  if (name == "response" && sasl_mechanism_.empty()) co_return sasl_failure("malformed-request");
+
+  // RFC 6120 §6.4.2: no text means no initial response; "=" means an empty one.
+  std::string text = element.text();
+  std::optional<std::string> payload;
+  if (text == "=") {
+    payload = std::string();
+  } else if (!text.empty()) {
+    payload = auth::base64_decode(text);
+    if (!payload) co_return sasl_failure("incorrect-encoding");
+  }
+
+  if (name == "auth") {
+    if (ctx_.throttle.blocked(transport_.remote_address()))
+      co_return sasl_failure("temporary-auth-failure", "Too many failed attempts; try again later");
+    if (!sasl_mechanism_.empty())  // a new <auth> restarts the exchange
+      sasl_ = std::make_unique<auth::SaslExchange>(domain_, transport_.secure());
+    sasl_mechanism_ = element.attr_or("mechanism");
+    if (payload) co_await fetch_secrets(sasl_mechanism_, *payload);
+    if (closing_) co_return;
+    co_return on_sasl_step(sasl_->start(sasl_mechanism_, payload ? std::optional<std::string_view>(*payload) : std::nullopt));
+  }
+  if (!payload) payload = std::string();
+  co_await fetch_secrets(sasl_mechanism_, *payload);
+  if (closing_) co_return;
+  on_sasl_step(sasl_->step(*payload));
+}
+
+asio::awaitable<void> C2SSession::fetch_secrets(std::string_view mechanism, std::string_view message) {
+  if (sasl_->has_secrets()) co_return;
+  auto user = auth::peek_username(mechanism, message, domain_);
+  if (!user) co_return;
+  auto secrets = co_await ctx_.storage.run(
+      [user = *user, domain = domain_](storage::Storage& s) { return s.accounts().secrets(user, domain); });
+  sasl_->provide_secrets(*user, std::move(secrets));
+}
+
+void C2SSession::on_sasl_step(const auth::SaslExchange::Step& step) {
+  using Step = auth::SaslExchange::Step;
+  switch (step.kind) {
+    case Step::challenge:
+      send(sasl_element("challenge", step.data));
+      return;
+    case Step::success:
+      ctx_.throttle.succeeded(transport_.remote_address());
+      username_ = sasl_->username();
+      log::info("c2s: ", transport_.remote_address(), " authenticated as ", username_, '@', domain_,
+                " (", sasl_mechanism_, ')');
+      send(sasl_element("success", step.data));
+      sasl_.reset();
+      authenticated_ = true;
+      restart_ = true;
+      header_sent_ = false;
+      return;
+    case Step::failure:
+      if (step.condition == "not-authorized") ctx_.throttle.failed(transport_.remote_address());
+      log::info("c2s: ", transport_.remote_address(), ": authentication failed (", step.condition, ')');
+      sasl_failure(step.condition);
+      return;
+  }
+}
+
+void C2SSession::sasl_failure(std::string_view condition, std::string_view text) {
+  Element failure("failure", ns::kSasl);
+  failure.add_child(std::string(condition), ns::kSasl);
+  if (!text.empty()) failure.add_child("text", ns::kSasl).add_text(std::string(text));
+  send(failure);
+  sasl_mechanism_.clear();
+  sasl_ = std::make_unique<auth::SaslExchange>(domain_, transport_.secure());
+  if (++sasl_failures_ >= kMaxSaslRetries) stream_error("policy-violation", "Too many failed attempts");
+}
+
+void C2SSession::on_bind(Element& iq) {
+  std::string requested = iq.child("bind", ns::kBind)->child_text("resource", ns::kBind);
+  std::optional<Jid> jid = Jid::make(username_, domain_, requested.empty() ? random_id(8) : requested);
+  if (!jid) {
+    send(stanza::error(iq, "bad-request", "Invalid resource"));
+    return;
+  }
+  jid_ = std::move(*jid);
+  bound_ = true;
+  auth_timer_.cancel();
+  ctx_.router.bind(shared_from_this());
+  log::info("c2s: ", transport_.remote_address(), " bound ", jid_.str());
+
+  Element reply = stanza::iq_result(iq);
+  reply.remove_attr("from");
+  reply.add_child("bind", ns::kBind).add_child("jid", ns::kBind).add_text(jid_.str());
+  send(reply);
+}
+
+// Established stream -------------------------------------------------------------------------
+
+void C2SSession::on_stanza(Element& stanza) {
+  const std::string& name = stanza.name();
+  if (stanza.ns() != ns::kClient || (name != "message" && name != "presence" && name != "iq"))
+    return stream_error("unsupported-stanza-type");
+
+  // RFC 6120 §8.1.2.1: the server stamps the sender; a client may only name itself.
+  if (const std::string* from = stanza.attr("from")) {
+    auto claimed = Jid::parse(*from);
+    if (!claimed || !(*claimed == jid_ || *claimed == jid_.bare())) return stream_error("invalid-from");
+  }
+  stanza.set_attr("from", jid_.str());
+  std::string_view type = stanza.attr_or("type");
+
+  if (name == "iq") {
+    // RFC 6120 §8.2.3: an IQ has an id, one of four types, and get/set carry one payload.
+    bool request = type == "get" || type == "set";
+    std::size_t payloads = 0;
+    for (const Element& n : stanza.nodes()) payloads += !n.is_text();
+    if (!stanza.attr("id") || (!request && type != "result" && type != "error") ||
+        (request && payloads != 1)) {
+      if (type != "error" && type != "result") send(stanza::error(stanza, "bad-request"));
+      return;
+    }
+    // The RFC 3921 session establishment is a no-op kept for older clients.
+    if (type == "set" && stanza.child("session", ns::kSession) &&
+        (!stanza.attr("to") || stanza.attr_or("to") == domain_)) {
+      Element reply = stanza::iq_result(stanza);
+      reply.set_attr("from", domain_);
+      return send(reply);
+    }
+  }
+
+  if (name == "presence" && !stanza.attr("to")) return on_broadcast_presence(stanza);
+  ctx_.router.route(std::move(stanza));
+}
+
+void C2SSession::on_broadcast_presence(const Element& presence) {
+  std::string_view type = presence.attr_or("type");
+  if (type.empty()) {
+    int priority = 0;
+    std::string text = presence.child_text("priority", ns::kClient);
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), priority);
+    if (ec != std::errc() || ptr != text.data() + text.size()) priority = 0;
+    ctx_.router.set_presence(*this, true, std::clamp(priority, -128, 127));
+  } else if (type == "unavailable") {
+    ctx_.router.set_presence(*this, false, 0);
+  }
+}
+
+// Output -------------------------------------------------------------------------------------
+
+void C2SSession::deliver(std::shared_ptr<const std::string> bytes) {
+  if (bound_ && !closing_) send_raw(*bytes);
+}
+
+void C2SSession::replaced() {
+  bound_ = false;  // the router already maps this JID to the newer session
+  stream_error("conflict", "Replaced by a new connection");
+}
+
+void C2SSession::send(const Element& element) {
+  if (closing_) return;
+  xml::serialize(element, out_, ns::kClient);
+  if (!writing_) write_next();
+}
+
+void C2SSession::send_raw(std::string_view bytes) {
+  if (closing_) return;
+  out_.append(bytes);
+  if (out_.size() > kMaxQueuedBytes) {
+    log::warn("c2s: ", jid_.str(), ": client is not reading; closing");
+    out_.clear();
+    closing_ = true;
+    transport_.close();
+    return;
+  }
+  if (!writing_) write_next();
+}
+
+void C2SSession::write_next() {
+  writing_ = true;
+  std::swap(out_, inflight_);
+  transport_.async_write(inflight_, [self = shared_from_this(), this](boost::system::error_code ec, std::size_t) {
+    writing_ = false;
+    inflight_.clear();
+    if (ec) {
+      transport_.close();
+      flushed_.cancel();
+      return;
+    }
+    if (!out_.empty()) return write_next();
+    flushed_.cancel();
+    if (closing_) transport_.close();
+  });
+}
+
+asio::awaitable<void> C2SSession::flush() {
+  while (writing_ && transport_.is_open()) {
+    flushed_.expires_at(asio::steady_timer::time_point::max());
+    boost::system::error_code ec;
+    co_await flushed_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+void C2SSession::close_after_flush() {
+  closing_ = true;
+  if (!writing_) transport_.close();
+}
+
+void C2SSession::stream_error(std::string_view condition, std::string_view text) {
+  if (closing_) return;
+  if (!header_sent_) {
+    // RFC 6120 §4.9.1.2: open a stream first so the error has somewhere to live.
+    send_raw("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+             "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>");
+    header_sent_ = true;
+  }
+  std::string out = "<stream:error><" + std::string(condition) + " xmlns='" + ns::kStreamErrors + "'/>";
+  if (!text.empty()) {
+    out += "<text xmlns='" + std::string(ns::kStreamErrors) + "'>";
+    xml::escape_text(text, out);
+    out += "</text>";
+  }
+  out += "</stream:error></stream:stream>";
+  send_raw(out);
+  log::info("c2s: ", transport_.remote_address(), (bound_ ? " " + jid_.str() : std::string()),
+            ": stream error ", condition);
+  close_after_flush();
+}
+
+}  // namespace xmppd::stream
