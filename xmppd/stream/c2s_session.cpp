@@ -50,15 +50,6 @@ std::string attr_escaped(std::string_view value) {
   return out;
 }
 
-const char* condition_of(xml::ParseError e) {
-  switch (e) {
-    case xml::ParseError::restricted_xml: return "restricted-xml";
-    case xml::ParseError::policy_violation: return "policy-violation";
-    case xml::ParseError::invalid_namespace: return "invalid-namespace";
-    default: return "not-well-formed";
-  }
-}
-
 Element sasl_element(const char* name, std::string_view data) {
   Element e(name, ns::kSasl);
   if (!data.empty()) e.add_text(auth::base64_encode(data));
@@ -113,7 +104,7 @@ asio::awaitable<void> C2SSession::run() {
       }
       if (!ok && !closing_) {
         log::info("c2s: ", transport_.remote_address(), ": ", parser_.error_text());
-        stream_error(condition_of(parser_.error()));
+        stream_error(xml::to_string(parser_.error()));
       }
     }
   } catch (const std::exception& e) {

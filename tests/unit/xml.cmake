@@ -1,0 +1,2 @@
+xmppd_unit_test(xml_test xml_parser_test.cpp xml_serializer_test.cpp xml_element_test.cpp)
+target_link_libraries(xml_test PRIVATE xmppd_xml)
