@@ -1,10 +1,9 @@
 add_library(xmppd_core STATIC
   net/transport.cpp net/tls.cpp net/listener.cpp
   router/router.cpp
+  module/module_config.cpp module/registry.cpp module/host_context.cpp
   stream/c2s_session.cpp
   server.cpp)
 target_link_libraries(xmppd_core PUBLIC xmppd_common xmppd_xml xmppd_config xmppd_storage xmppd_sasl
-                      OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
-
-add_executable(xmppd main.cpp)
-target_link_libraries(xmppd PRIVATE xmppd_core)
+                      OpenSSL::SSL OpenSSL::Crypto Threads::Threads ${CMAKE_DL_LIBS})
+target_include_directories(xmppd_core PUBLIC ${TOMLPP_INCLUDE_DIR})

@@ -7,7 +7,10 @@
 #include <chrono>
 #include <filesystem>
 
+#include <toml++/toml.h>
+
 #include "auth/sasl_server.hpp"
+#include "module/registry.hpp"
 #include "common/log.hpp"
 
 namespace asio = boost::asio;
@@ -30,6 +33,7 @@ Server::Server(config::Config config)
   std::vector<std::string> domains;
   for (const auto& h : config_.hosts) domains.push_back(h.domain);
   router_ = std::make_unique<router::Router>(domains, *storage_, workers_.front()->get_executor());
+  start_modules();
   c2s_ = std::make_unique<stream::C2SContext>(
       stream::C2SContext{config_, *tls_, *router_, *storage_, throttle_, registry_});
 
@@ -48,6 +52,40 @@ Server::~Server() {
   for (auto& w : workers_) w->stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
+  for (auto& m : modules_) m.module->stop();
+}
+
+void Server::start_modules() {
+  for (const auto& file : config_.module_files)
+    log::info("loaded module ", module::load_shared(file), " from ", file);
+
+  auto known = [] {
+    std::string list;
+    for (const auto& n : module::names()) list += (list.empty() ? "" : ", ") + n;
+    return list.empty() ? std::string("none") : list;
+  };
+  for (const auto& [name, settings] : *config_.module_settings)
+    if (!module::find(name.str()))
+      throw std::runtime_error(config_.source_path + ": modules." + std::string(name.str()) +
+                               ": no such module (known: " + known() + ")");
+
+  for (const auto& host : config_.hosts) {
+    for (const auto& name : host.modules) {
+      ModuleFactory factory = module::find(name);
+      if (!factory)
+        throw std::runtime_error(config_.source_path + ": hosts.\"" + host.domain + "\".modules: no module named \"" +
+                                 name + "\" (known: " + known() + ")");
+      RunningModule running{
+          std::make_unique<module::HostContext>(*router_->host(host.domain), *router_, *storage_,
+                                                workers_.front()->get_executor(), config_.module_settings,
+                                                name, config_.source_path),
+          factory()};
+      running.module->start(*running.context);
+      running.context->config().check_no_unknown_keys();
+      modules_.push_back(std::move(running));
+      log::debug("module ", name, " started on ", host.domain);
+    }
+  }
 }
 
 void Server::run() {

@@ -9,6 +9,7 @@
 
 #include "auth/auth_throttle.hpp"
 #include "config/config.hpp"
+#include "module/host_context.hpp"
 #include "net/listener.hpp"
 #include "net/tls.hpp"
 #include "router/router.hpp"
@@ -31,6 +32,8 @@ class Server {
   void shutdown();
 
  private:
+  void start_modules();
+
   config::Config config_;
   std::vector<std::unique_ptr<boost::asio::io_context>> workers_;
   std::vector<std::thread> threads_;
@@ -41,6 +44,11 @@ class Server {
   stream::SessionRegistry registry_;
   std::unique_ptr<stream::C2SContext> c2s_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
+  struct RunningModule {
+    std::unique_ptr<module::HostContext> context;
+    std::unique_ptr<Module> module;
+  };
+  std::vector<RunningModule> modules_;
 };
 
 }  // namespace xmppd

@@ -1,5 +1,6 @@
 #include <xmppd/jid.hpp>
 
+#include <arpa/inet.h>
 #include <stringprep.h>
 
 #include <algorithm>
@@ -33,14 +34,14 @@ std::optional<std::string> run_profile(std::string_view in, const char* profile)
   return result;
 }
 
-// RFC 1123 host names (letters, digits, hyphens, dots) or an IP literal in brackets.
+// RFC 1123 host names (letters, digits, hyphens, dots) or an IPv6 literal in brackets.
 bool valid_domain(std::string_view d) {
   if (d.empty() || d.size() > kMaxPart) return false;
-  if (d.front() == '[') {
-    if (d.back() != ']' || d.size() < 3) return false;
-    return std::all_of(d.begin() + 1, d.end() - 1, [](char c) {
-      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
-    });
+  if (d.front() == '[') {  // RFC 3986 IP-literal: an IPv6 address in brackets
+    if (d.back() != ']') return false;
+    std::string address(d.substr(1, d.size() - 2));
+    in6_addr parsed;
+    return inet_pton(AF_INET6, address.c_str(), &parsed) == 1;
   }
   std::size_t label = 0;
   for (std::size_t i = 0; i < d.size(); ++i) {

@@ -35,6 +35,7 @@ struct Config {
   std::string data_dir = "./data";
   unsigned threads = 0;  // 0: one per core
   std::vector<std::string> modules;  // modules enabled on every host unless it says otherwise
+  std::vector<std::string> module_files;  // out-of-tree modules: shared objects to load
 
   // [log]
   std::string log_level = "info";

@@ -5,8 +5,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +38,20 @@ class Transport {
   }
 
   void close();
+  // TLS: sends close_notify first and closes once the peer answers or `patience` passes.
+  // `keep_alive` (e.g. the owner's shared_ptr) is held until then.
+  template <class KeepAlive>
+  void close_gracefully(KeepAlive keep_alive, std::chrono::milliseconds patience = std::chrono::seconds(2)) {
+    if (!tls_ || !socket_.is_open()) return close();
+    auto timer = std::make_shared<boost::asio::steady_timer>(socket_.get_executor(), patience);
+    timer->async_wait([this, timer, keep_alive](boost::system::error_code ec) {
+      if (!ec) close();
+    });
+    tls_->async_shutdown([this, timer, keep_alive](boost::system::error_code) {
+      timer->cancel();
+      close();
+    });
+  }
   bool is_open() const { return socket_.is_open(); }
   tcp::socket& socket() { return socket_; }
   const std::string& remote_address() const { return remote_address_; }

@@ -16,11 +16,11 @@ namespace asio = boost::asio;
 
 namespace xmppd::router {
 
-Router::Router(std::vector<std::string> local_domains, storage::StorageThread& storage,
+Router::Router(const std::vector<std::string>& local_domains, storage::StorageThread& storage,
                asio::any_io_executor background)
-    : domains_(local_domains.begin(), local_domains.end()),
-      storage_(storage),
-      background_(std::move(background)) {}
+    : storage_(storage), background_(std::move(background)) {
+  for (const auto& d : local_domains) hosts_.emplace(d, std::make_unique<module::Host>(d));
+}
 
 Router::Shard& Router::shard_of(const std::string& bare) const {
   return shards_[std::hash<std::string>{}(bare) % shards_.size()];
@@ -104,8 +104,9 @@ std::size_t Router::session_count() const {
 
 // Routing ----------------------------------------------------------------------------------
 
-void Router::on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) {
-  iq_handlers_[{target, type + ' ' + ns}] = std::move(handler);
+module::Host* Router::host(std::string_view domain) const {
+  auto it = hosts_.find(domain);
+  return it == hosts_.end() ? nullptr : it->second.get();
 }
 
 void Router::route(Element stanza) {
@@ -120,41 +121,49 @@ void Router::route(Element stanza) {
     bounce(stanza, "jid-malformed");
     return;
   }
-  if (!is_local(to->domain())) {
+  route(std::move(stanza), *from, *to);
+}
+
+void Router::route(Element stanza, const Jid& from, const Jid& to) {
+  module::Host* host = this->host(to.domain());
+  if (!host) {
     bounce(stanza, "remote-server-not-found");  // no server-to-server links yet
     return;
   }
-  if (to->node().empty())
-    route_to_domain(stanza, *to, *from);
-  else if (to->is_bare())
-    route_to_bare(stanza, *to, *from);
-  else
-    route_to_full(stanza, *to, *from);
+  if (to.node().empty()) route_to_domain(stanza, *host);
+  else route_to_account(stanza, *host, to, from);
 }
 
-bool Router::dispatch_iq(IqTarget target, Element& iq) {
+bool Router::dispatch_iq(const module::Host& host, IqTarget target, Element& iq) {
   const Element* payload = iq.first_child();
   if (!payload) return false;
-  std::string key(iq.attr_or("type"));
-  key.append(1, ' ').append(payload->ns());
-  auto it = iq_handlers_.find(std::pair{target, key});
-  if (it == iq_handlers_.end()) return false;
-  it->second(std::move(iq));
+  auto handler = host.iq_handler(target, iq.attr_or("type"), payload->ns());
+  if (!handler) return false;
+  (*handler)(std::move(iq));
   return true;
 }
 
-void Router::route_to_domain(Element& stanza, const Jid&, const Jid&) {
+void Router::route_to_domain(Element& stanza, module::Host& host) {
   if (stanza.name() != "iq") return;  // messages and presence to the server itself: nothing to do
   std::string_view type = stanza.attr_or("type");
   if (type != "get" && type != "set") return;  // answers to server-sent IQs: none are pending
-  if (!dispatch_iq(IqTarget::server, stanza)) bounce(stanza, "service-unavailable");
+  if (!dispatch_iq(host, IqTarget::server, stanza)) bounce(stanza, "service-unavailable");
 }
 
-void Router::route_to_bare(Element& stanza, const Jid& to, const Jid&) {
+void Router::route_to_account(Element& stanza, module::Host& host, const Jid& to, const Jid& from) {
+  // A stanza sent without 'to' is for the sender's own account; say so for whoever answers.
+  if (!stanza.attr("to")) stanza.set_attr("to", to.str());
+  StanzaEvent event{stanza, from, to};
+  if (host.incoming.run(event) == HookResult::handled) return;
+  if (to.is_bare()) route_to_bare(stanza, host, to, from);
+  else route_to_full(stanza, host, to, from);
+}
+
+void Router::route_to_bare(Element& stanza, module::Host& host, const Jid& to, const Jid& from) {
   std::string_view type = stanza.attr_or("type");
   if (stanza.name() == "iq") {
     if (type != "get" && type != "set") return;
-    if (!dispatch_iq(IqTarget::account, stanza)) bounce(stanza, "service-unavailable");
+    if (!dispatch_iq(host, IqTarget::account, stanza)) bounce(stanza, "service-unavailable");
     return;
   }
 
@@ -173,12 +182,8 @@ void Router::route_to_bare(Element& stanza, const Jid& to, const Jid&) {
     }
   }
 
-  if (stanza.name() == "presence") {
-    deliver(targets, stanza);  // presence to an unavailable or unknown user is dropped
-    return;
-  }
-  if (type == "error") {
-    deliver(targets, stanza);
+  if (stanza.name() == "presence" || type == "error") {
+    deliver(targets, stanza);  // nobody available: dropped
     return;
   }
   if (type == "groupchat") {
@@ -189,10 +194,10 @@ void Router::route_to_bare(Element& stanza, const Jid& to, const Jid&) {
     deliver(targets, stanza);
     return;
   }
-  handle_unavailable_account(std::move(stanza), to);
+  handle_unavailable_account(std::move(stanza), host, to.bare(), from);
 }
 
-void Router::route_to_full(Element& stanza, const Jid& to, const Jid& from) {
+void Router::route_to_full(Element& stanza, module::Host& host, const Jid& to, const Jid& from) {
   if (auto session = find(to)) {
     deliver({session}, stanza);
     return;
@@ -201,25 +206,22 @@ void Router::route_to_full(Element& stanza, const Jid& to, const Jid& from) {
   std::string_view type = stanza.attr_or("type");
   if (stanza.name() == "message") {
     if (type == "groupchat") bounce(stanza, "service-unavailable");
-    else if (type != "error") route_to_bare(stanza, to.bare(), from);
+    else if (type != "error") route_to_bare(stanza, host, to.bare(), from);
   } else if (stanza.name() == "presence") {
     if (type == "subscribe" || type == "subscribed" || type == "unsubscribe" || type == "unsubscribed")
-      route_to_bare(stanza, to.bare(), from);
+      route_to_bare(stanza, host, to.bare(), from);
   } else if (type == "get" || type == "set") {
     bounce(stanza, "service-unavailable");
   }
 }
 
-void Router::handle_unavailable_account(Element stanza, const Jid& to) {
+void Router::handle_unavailable_account(Element stanza, module::Host& host, const Jid& to, const Jid& from) {
   // Whether the account exists is a storage question: ask off the network thread.
-  auto task = [this, stanza = std::move(stanza), to]() mutable -> asio::awaitable<void> {
-    bool exists = co_await storage_.run([&to](storage::Storage& s) {
-      return s.accounts().exists(to.node(), to.domain());
-    });
-    if (exists) {
-      for (auto& handler : undelivered_)
-        if (handler(stanza)) co_return;
-    }
+  auto task = [this, &host, stanza = std::move(stanza), to, from]() mutable -> asio::awaitable<void> {
+    auto lookup = [&to](storage::Storage& s) { return s.accounts().exists(to.node(), to.domain()); };
+    bool exists = co_await storage_.run(lookup);
+    StanzaEvent event{stanza, from, to};
+    if (exists && host.undelivered.run(event) == HookResult::handled) co_return;
     // RFC 6121 §8.5.2.2 / §8.5.1: nowhere to deliver.
     if (stanza.attr_or("type") != "headline") bounce(stanza, "service-unavailable");
   };

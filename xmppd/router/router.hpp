@@ -11,36 +11,26 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include <xmppd/element.hpp>
 #include <xmppd/jid.hpp>
 
+#include "module/host.hpp"
 #include "router/session.hpp"
 
 namespace xmppd::storage { class StorageThread; }
 
 namespace xmppd::router {
 
-// Who an IQ handler answers for.
-enum class IqTarget {
-  server,   // addressed to a hosted domain itself
-  account,  // addressed to a user's bare JID (or sent without 'to'): the server answers for the user
-};
-
 class Router {
  public:
-  // Handles an IQ of type get or set; replies by calling route() with the answer.
-  using IqHandler = std::function<void(Element iq)>;
-  // Offered a message that found no available resource of an existing account. Returns
-  // true if it took the message (offline storage); otherwise the sender gets an error.
-  using UndeliveredHandler = std::function<bool(Element& message)>;
-
-  Router(std::vector<std::string> local_domains, storage::StorageThread& storage,
+  Router(const std::vector<std::string>& local_domains, storage::StorageThread& storage,
          boost::asio::any_io_executor background);
 
-  bool is_local(std::string_view domain) const { return domains_.contains(std::string(domain)); }
+  bool is_local(std::string_view domain) const { return hosts_.contains(domain); }
+  // The hosted domain's module registrations, or nullptr if not hosted here.
+  module::Host* host(std::string_view domain) const;
 
   // Session table ---------------------------------------------------------------------
   // Registers a bound session; an existing session of the same full JID is replaced().
@@ -57,10 +47,8 @@ class Router {
   // Routes a stanza whose 'from' is already stamped (by the sender's session, or by the
   // server for its own stanzas). Callable from any thread.
   void route(Element stanza);
-
-  // Extension seams (registered before the server starts; read-only afterwards).
-  void on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler);
-  void on_undelivered(UndeliveredHandler handler) { undelivered_.push_back(std::move(handler)); }
+  // The same, with the addresses already parsed by the caller.
+  void route(Element stanza, const Jid& from, const Jid& to);
 
  private:
   struct Entry {
@@ -75,20 +63,19 @@ class Router {
   };
 
   Shard& shard_of(const std::string& bare) const;
-  void route_to_domain(Element& stanza, const Jid& to, const Jid& from);
-  void route_to_bare(Element& stanza, const Jid& to, const Jid& from);
-  void route_to_full(Element& stanza, const Jid& to, const Jid& from);
-  bool dispatch_iq(IqTarget target, Element& iq);
-  void handle_unavailable_account(Element stanza, const Jid& to);
+  void route_to_domain(Element& stanza, module::Host& host);
+  void route_to_account(Element& stanza, module::Host& host, const Jid& to, const Jid& from);
+  void route_to_bare(Element& stanza, module::Host& host, const Jid& to, const Jid& from);
+  void route_to_full(Element& stanza, module::Host& host, const Jid& to, const Jid& from);
+  bool dispatch_iq(const module::Host& host, IqTarget target, Element& iq);
+  void handle_unavailable_account(Element stanza, module::Host& host, const Jid& to, const Jid& from);
   void bounce(const Element& stanza, std::string_view condition);
   void deliver(const std::vector<std::shared_ptr<Session>>& sessions, const Element& stanza);
 
-  std::unordered_set<std::string> domains_;
+  std::map<std::string, std::unique_ptr<module::Host>, std::less<>> hosts_;
   storage::StorageThread& storage_;
   boost::asio::any_io_executor background_;
   mutable std::array<Shard, 64> shards_;
-  std::map<std::pair<IqTarget, std::string>, IqHandler> iq_handlers_;  // key: target, "type ns"
-  std::vector<UndeliveredHandler> undelivered_;
 };
 
 }  // namespace xmppd::router

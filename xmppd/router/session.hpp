@@ -25,6 +25,8 @@ class Session : public std::enable_shared_from_this<Session> {
   virtual void deliver(std::shared_ptr<const std::string> bytes) = 0;
   // A newer session bound the same full JID: end this one with <conflict/>.
   virtual void replaced() = 0;
+  // Ends the stream with a stream error (account removed, shutdown, ...).
+  virtual void end(std::string_view condition, std::string_view text) = 0;
 };
 
 }  // namespace xmppd::router

@@ -1,10 +1,11 @@
 // Runs blocking storage work on a thread of its own, so network threads never wait on disk.
 #pragma once
 
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
@@ -36,30 +37,44 @@ class StorageThread {
 
   // co_await run(f): f(Storage&) runs on the storage thread; the caller resumes on its own
   // executor with f's result (or f's exception rethrown there).
+  // Pass a named lambda, never a temporary one: GCC 12 destroys the temporaries of a
+  // co_await expression twice, which corrupts any capture that owns memory.
   template <class F>
-  boost::asio::awaitable<std::invoke_result_t<F, Storage&>> run(F f) {
-    using R = std::invoke_result_t<F, Storage&>;
-    auto home = co_await boost::asio::this_coro::executor;
-    co_await boost::asio::post(io_.get_executor(), boost::asio::use_awaitable);
-    std::exception_ptr error;
+  auto run(F&& f) {
+    using R = std::invoke_result_t<std::decay_t<F>&, Storage&>;
     if constexpr (std::is_void_v<R>) {
-      try {
-        f(*storage_);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      co_await boost::asio::post(home, boost::asio::use_awaitable);
-      if (error) std::rethrow_exception(error);
+      return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr)>(
+          [this](auto handler, std::decay_t<F> fn) {
+            boost::asio::post(io_, [this, handler = std::move(handler), fn = std::move(fn)]() mutable {
+              std::exception_ptr error;
+              try {
+                fn(*storage_);
+              } catch (...) {
+                error = std::current_exception();
+              }
+              auto home = boost::asio::get_associated_executor(handler);
+              boost::asio::post(home, [handler = std::move(handler), error]() mutable { handler(error); });
+            });
+          },
+          boost::asio::use_awaitable, std::forward<F>(f));
     } else {
-      std::optional<R> result;
-      try {
-        result.emplace(f(*storage_));
-      } catch (...) {
-        error = std::current_exception();
-      }
-      co_await boost::asio::post(home, boost::asio::use_awaitable);
-      if (error) std::rethrow_exception(error);
-      co_return std::move(*result);
+      return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr, R)>(
+          [this](auto handler, std::decay_t<F> fn) {
+            boost::asio::post(io_, [this, handler = std::move(handler), fn = std::move(fn)]() mutable {
+              std::exception_ptr error;
+              std::optional<R> result;
+              try {
+                result.emplace(fn(*storage_));
+              } catch (...) {
+                error = std::current_exception();
+              }
+              auto home = boost::asio::get_associated_executor(handler);
+              boost::asio::post(home, [handler = std::move(handler), error, result = std::move(result)]() mutable {
+                handler(error, result ? std::move(*result) : R{});
+              });
+            });
+          },
+          boost::asio::use_awaitable, std::forward<F>(f));
     }
   }
 

@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -16,6 +17,7 @@
 #include "auth/scram.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "module/host.hpp"
 #include "net/tls.hpp"
 #include "router/router.hpp"
 #include "storage/storage_thread.hpp"
@@ -117,11 +119,13 @@ void C2SSession::finish() {
   auth_timer_.cancel();
   if (bound_) {
     ctx_.router.unbind(*this);
+    SessionEvent event{jid_};
+    host_->session_closed.run(event);
     log::info("c2s: ", jid_.str(), " disconnected");
   }
   bound_ = false;
   closing_ = true;
-  if (!writing_) transport_.close();
+  if (!writing_) transport_.close_gracefully(shared_from_this());
   ctx_.registry.remove(this);
 }
 
@@ -160,6 +164,7 @@ void C2SSession::on_stream_open(const Element& header) {
   if (version.empty() || version.substr(0, version.find('.')) != "1")
     return stream_error("unsupported-version");
   domain_ = *domain;
+  host_ = ctx_.router.host(domain_);
   send_features();
 }
 
@@ -179,6 +184,7 @@ void C2SSession::send_features() {
     features.add_child("bind", ns::kBind);
     features.add_child("session", ns::kSession).add_child("optional", ns::kSession);
   }
+  for (const auto& provider : host_->stream_features) provider(features, authenticated_);
   // The features element uses the stream: prefix the header declared.
   std::string body;
   for (const Element& child : features.nodes()) xml::serialize(child, body, ns::kClient);
@@ -191,6 +197,7 @@ asio::awaitable<void> C2SSession::on_negotiation(Element& element) {
   if (!authenticated_) {
     if (element.is("starttls", ns::kTls)) co_return co_await on_starttls();
     if (element.ns() == ns::kSasl) co_return co_await on_sasl(element);
+    if (on_unauthenticated_iq(element)) co_return;
     co_return stream_error("not-authorized");
   }
   if (element.is("iq", ns::kClient) && element.attr_or("type") == "set" &&
@@ -253,8 +260,9 @@ asio::awaitable<void> C2SSession::fetch_secrets(std::string_view mechanism, std:
   if (sasl_->has_secrets()) co_return;
   auto user = auth::peek_username(mechanism, message, domain_);
   if (!user) co_return;
-  auto secrets = co_await ctx_.storage.run(
-      [user = *user, domain = domain_](storage::Storage& s) { return s.accounts().secrets(user, domain); });
+  // A named lambda, not a temporary: GCC 12 destroys temporaries of a co_await twice.
+  auto lookup = [name = *user, domain = domain_](storage::Storage& s) { return s.accounts().secrets(name, domain); };
+  auto secrets = co_await ctx_.storage.run(std::move(lookup));
   sasl_->provide_secrets(*user, std::move(secrets));
 }
 
@@ -293,6 +301,22 @@ void C2SSession::sasl_failure(std::string_view condition, std::string_view text)
   if (++sasl_failures_ >= kMaxSaslRetries) stream_error("policy-violation", "Too many failed attempts");
 }
 
+bool C2SSession::on_unauthenticated_iq(Element& iq) {
+  std::string_view type = iq.attr_or("type");
+  const Element* payload = iq.first_child();
+  if (!iq.is("iq", ns::kClient) || (type != "get" && type != "set") || !payload) return false;
+  auto it = host_->unauthenticated_iq.find(payload->ns());
+  if (it == host_->unauthenticated_iq.end()) return false;
+  // The module may answer later, from another thread: the reply hops back to this stream.
+  auto reply = [weak = weak_from_this()](Element answer) {
+    auto self = std::static_pointer_cast<C2SSession>(weak.lock());
+    if (!self) return;
+    asio::dispatch(self->executor(), [self, answer = std::move(answer)] { self->send(answer); });
+  };
+  it->second(std::move(iq), std::move(reply));
+  return true;
+}
+
 void C2SSession::on_bind(Element& iq) {
   std::string requested = iq.child("bind", ns::kBind)->child_text("resource", ns::kBind);
   std::optional<Jid> jid = Jid::make(username_, domain_, requested.empty() ? random_id(8) : requested);
@@ -310,6 +334,8 @@ void C2SSession::on_bind(Element& iq) {
   reply.remove_attr("from");
   reply.add_child("bind", ns::kBind).add_child("jid", ns::kBind).add_text(jid_.str());
   send(reply);
+  SessionEvent event{jid_};
+  host_->session_bound.run(event);
 }
 
 // Established stream -------------------------------------------------------------------------
@@ -347,7 +373,13 @@ void C2SSession::on_stanza(Element& stanza) {
   }
 
   if (name == "presence" && !stanza.attr("to")) return on_broadcast_presence(stanza);
-  ctx_.router.route(std::move(stanza));
+
+  const std::string* to_attr = stanza.attr("to");
+  std::optional<Jid> to = (to_attr && !to_attr->empty()) ? Jid::parse(*to_attr) : jid_.bare();
+  if (!to) return ctx_.router.route(std::move(stanza));  // bounces jid-malformed
+  StanzaEvent event{stanza, jid_, *to};
+  if (host_->outgoing.run(event) == HookResult::handled) return;
+  ctx_.router.route(std::move(stanza), jid_, *to);
 }
 
 void C2SSession::on_broadcast_presence(const Element& presence) {
@@ -360,7 +392,11 @@ void C2SSession::on_broadcast_presence(const Element& presence) {
     ctx_.router.set_presence(*this, true, std::clamp(priority, -128, 127));
   } else if (type == "unavailable") {
     ctx_.router.set_presence(*this, false, 0);
+  } else {
+    return;  // subscription and probe types need a 'to'
   }
+  PresenceEvent event{jid_, presence};
+  host_->presence_broadcast.run(event);
 }
 
 // Output -------------------------------------------------------------------------------------
@@ -406,7 +442,7 @@ void C2SSession::write_next() {
     }
     if (!out_.empty()) return write_next();
     flushed_.cancel();
-    if (closing_) transport_.close();
+    if (closing_) transport_.close_gracefully(self);
   });
 }
 
@@ -420,7 +456,7 @@ asio::awaitable<void> C2SSession::flush() {
 
 void C2SSession::close_after_flush() {
   closing_ = true;
-  if (!writing_) transport_.close();
+  if (!writing_) transport_.close_gracefully(shared_from_this());
 }
 
 void C2SSession::stream_error(std::string_view condition, std::string_view text) {

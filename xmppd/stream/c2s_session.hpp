@@ -23,6 +23,7 @@ namespace xmppd::net { class TlsContexts; }
 namespace xmppd::router { class Router; }
 namespace xmppd::storage { class StorageThread; }
 namespace xmppd::auth { class AuthThrottle; }
+namespace xmppd::module { struct Host; }
 
 namespace xmppd::stream {
 
@@ -53,6 +54,7 @@ class C2SSession final : public router::Session {
   boost::asio::any_io_executor executor() override;
   void deliver(std::shared_ptr<const std::string> bytes) override;
   void replaced() override;
+  void end(std::string_view condition, std::string_view text) override { stream_error(condition, text); }
 
  private:
   boost::asio::awaitable<void> run();
@@ -65,6 +67,7 @@ class C2SSession final : public router::Session {
   boost::asio::awaitable<void> fetch_secrets(std::string_view mechanism, std::string_view message);
   void on_sasl_step(const auth::SaslExchange::Step& step);
   void sasl_failure(std::string_view condition, std::string_view text = {});
+  bool on_unauthenticated_iq(Element& iq);
   void on_bind(Element& iq);
   void on_stanza(Element& stanza);
   void on_broadcast_presence(const Element& presence);
@@ -83,6 +86,7 @@ class C2SSession final : public router::Session {
 
   // Negotiation state.
   std::string domain_;
+  module::Host* host_ = nullptr;  // the host's module registrations
   std::string stream_id_;
   bool header_sent_ = false;
   bool restart_ = false;   // the parser must start a new stream (after STARTTLS / SASL)

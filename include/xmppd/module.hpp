@@ -1,0 +1,144 @@
+// The module API: everything a feature module may use. A module is registered by name,
+// enabled per virtual host in the config, and started once per host it is enabled on.
+// It only declares what it handles; it never edits the core.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <xmppd/element.hpp>
+#include <xmppd/jid.hpp>
+#include <xmppd/module_config.hpp>
+
+namespace xmppd {
+
+namespace storage { class StorageThread; }
+
+// Bumped whenever this header changes incompatibly; out-of-tree modules must match.
+inline constexpr int kModuleApiVersion = 1;
+
+// Whether a hook handler consumed the event (later handlers do not see it) or let it pass.
+enum class HookResult { pass, handled };
+
+// Who an IQ handler answers for.
+enum class IqTarget {
+  server,   // addressed to the host itself ("localhost")
+  account,  // addressed to a user's bare JID, or sent by the user without 'to'
+};
+
+// Events. Handlers run on the network thread of the session that caused the event and must
+// not block: storage work goes through storage().run() in a coroutine (see spawn()).
+struct SessionEvent {
+  const Jid& jid;  // the session's full JID
+};
+struct PresenceEvent {
+  const Jid& from;          // full JID of the session that broadcast it
+  const Element& presence;  // <presence/> without 'to' (available or unavailable)
+};
+struct StanzaEvent {
+  Element& stanza;  // 'from' stamped; may be edited by the handler
+  const Jid& from;
+  const Jid& to;
+};
+struct AccountEvent {
+  const Jid& account;  // bare JID
+};
+
+class ModuleContext {
+ public:
+  using IqHandler = std::function<void(Element iq)>;
+  using StreamFeatureProvider = std::function<void(Element& features, bool authenticated)>;
+  template <class Event>
+  using Hook = std::function<HookResult(Event&)>;
+
+  virtual ~ModuleContext() = default;
+
+  // The virtual host this instance serves, and this module's [modules.<name>] settings.
+  virtual const std::string& host() const = 0;
+  virtual const ModuleConfig& config() const = 0;
+
+  // Stanzas ---------------------------------------------------------------------------
+  // Routes a stanza as the server would ('from' must be set: the host, or a user's JID).
+  virtual void send(Element stanza) = 0;
+  // IQs of `type` ("get"/"set") whose payload is in `ns`. The handler answers with send().
+  virtual void on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) = 0;
+  // IQs on a stream that has not authenticated yet (in-band registration). `reply` writes
+  // straight to that stream.
+  virtual void on_unauthenticated_iq(std::string ns,
+                                     std::function<void(Element iq, std::function<void(Element)> reply)>) = 0;
+
+  // Hooks; a higher priority runs first -------------------------------------------------
+  virtual void on_session_bound(int priority, Hook<SessionEvent> handler) = 0;
+  virtual void on_session_closed(int priority, Hook<SessionEvent> handler) = 0;
+  virtual void on_presence_broadcast(int priority, Hook<PresenceEvent> handler) = 0;
+  // A stanza from a local user, before routing (blocking, carbons, archive, ...).
+  virtual void on_outgoing(int priority, Hook<StanzaEvent> handler) = 0;
+  // A stanza for a local user's account, before delivery to its sessions.
+  virtual void on_incoming(int priority, Hook<StanzaEvent> handler) = 0;
+  // A message that found no available resource of an existing account (offline storage).
+  virtual void on_undelivered(int priority, Hook<StanzaEvent> handler) = 0;
+  virtual void on_account_deleted(int priority, Hook<AccountEvent> handler) = 0;
+
+  // Discovery and stream features --------------------------------------------------------
+  virtual void add_feature(std::string ns) = 0;
+  virtual void add_identity(std::string category, std::string type, std::string name) = 0;
+  virtual void add_stream_feature(StreamFeatureProvider provider) = 0;
+  // What every module of this host declared (for the disco module to answer with).
+  virtual std::vector<std::string> features() const = 0;
+  virtual std::vector<Element> identities() const = 0;
+
+  // Sessions ------------------------------------------------------------------------------
+  // Full JIDs of the account's bound sessions.
+  virtual std::vector<Jid> sessions_of(const Jid& bare) const = 0;
+  // Tells the router a session's broadcast availability (decides bare-JID delivery).
+  virtual void set_available(const Jid& full, bool available, int priority) = 0;
+
+  // Services ------------------------------------------------------------------------------
+  virtual storage::StorageThread& storage() = 0;
+  virtual boost::asio::any_io_executor executor() = 0;  // for timers and coroutines
+  // Tells every host's modules that an account is gone (they delete its data).
+  virtual void account_deleted(const Jid& bare) = 0;
+};
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  // Register handlers, hooks and features here. Throw ConfigError for bad settings.
+  virtual void start(ModuleContext& ctx) = 0;
+  virtual void stop() {}
+};
+
+using ModuleFactory = std::unique_ptr<Module> (*)();
+
+// Built-in modules register themselves at static-initialization time.
+bool register_module(std::string_view name, ModuleFactory factory);
+
+// Out-of-tree modules export this, and nothing else, from their shared object.
+struct ModuleInfo {
+  int api_version;  // kModuleApiVersion at build time
+  const char* name;
+  ModuleFactory factory;
+};
+
+}  // namespace xmppd
+
+// In a built-in module's .cpp: XMPPD_MODULE("ping", PingModule);
+#define XMPPD_MODULE(name, type)                                               \
+  static const bool xmppd_module_registered_ = ::xmppd::register_module(       \
+      name, []() -> std::unique_ptr<::xmppd::Module> { return std::make_unique<type>(); })
+
+// In an out-of-tree module's .cpp: XMPPD_EXPORT_MODULE("hello", HelloModule);
+#define XMPPD_EXPORT_MODULE(name, type)                                         \
+  extern "C" const ::xmppd::ModuleInfo* xmppd_module_info() {                   \
+    static const ::xmppd::ModuleInfo info{                                      \
+        ::xmppd::kModuleApiVersion, name,                                       \
+        []() -> std::unique_ptr<::xmppd::Module> { return std::make_unique<type>(); }}; \
+    return &info;                                                               \
+  }

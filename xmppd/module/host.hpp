@@ -1,0 +1,46 @@
+// A virtual host as modules shape it: the IQ handlers, hooks and features its enabled
+// modules registered. Filled while the modules start, read-only once the server serves.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <xmppd/element.hpp>
+#include <xmppd/module.hpp>
+
+#include "module/hook_list.hpp"
+
+namespace xmppd::module {
+
+struct Host {
+  using UnauthenticatedIqHandler = std::function<void(Element iq, std::function<void(Element)> reply)>;
+
+  explicit Host(std::string domain) : domain(std::move(domain)) {}
+
+  // The handler for an IQ of `type` whose payload is in `ns`, or nullptr.
+  const ModuleContext::IqHandler* iq_handler(IqTarget target, std::string_view type, std::string_view ns) const {
+    std::string key(type);
+    key.append(1, ' ').append(ns);
+    auto it = iq_handlers.find(std::pair{target, key});
+    return it == iq_handlers.end() ? nullptr : &it->second;
+  }
+
+  std::string domain;
+  std::map<std::pair<IqTarget, std::string>, ModuleContext::IqHandler> iq_handlers;  // "type ns"
+  std::map<std::string, UnauthenticatedIqHandler, std::less<>> unauthenticated_iq;  // by ns
+  HookList<SessionEvent> session_bound;
+  HookList<SessionEvent> session_closed;
+  HookList<PresenceEvent> presence_broadcast;
+  HookList<StanzaEvent> outgoing;
+  HookList<StanzaEvent> incoming;
+  HookList<StanzaEvent> undelivered;
+  HookList<AccountEvent> account_deleted;
+  std::vector<std::string> features;
+  std::vector<Element> identities;
+  std::vector<ModuleContext::StreamFeatureProvider> stream_features;
+};
+
+}  // namespace xmppd::module

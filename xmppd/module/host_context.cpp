@@ -1,0 +1,57 @@
+#include "module/host_context.hpp"
+
+#include <boost/asio/dispatch.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "router/router.hpp"
+
+namespace xmppd::module {
+
+void HostContext::send(Element stanza) { router_.route(std::move(stanza)); }
+
+void HostContext::on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) {
+  std::string key = type + ' ' + ns;
+  if (!host_.iq_handlers.emplace(std::pair{target, key}, std::move(handler)).second)
+    throw std::logic_error("two modules handle " + key + " on " + host_.domain);
+}
+
+void HostContext::on_unauthenticated_iq(std::string ns,
+                                        std::function<void(Element, std::function<void(Element)>)> handler) {
+  host_.unauthenticated_iq[std::move(ns)] = std::move(handler);
+}
+
+void HostContext::add_feature(std::string ns) {
+  if (std::find(host_.features.begin(), host_.features.end(), ns) == host_.features.end())
+    host_.features.push_back(std::move(ns));
+}
+
+void HostContext::add_identity(std::string category, std::string type, std::string name) {
+  Element identity("identity", "http://jabber.org/protocol/disco#info");
+  identity.set_attr("category", std::move(category));
+  identity.set_attr("type", std::move(type));
+  if (!name.empty()) identity.set_attr("name", std::move(name));
+  host_.identities.push_back(std::move(identity));
+}
+
+std::vector<Jid> HostContext::sessions_of(const Jid& bare) const {
+  std::vector<Jid> out;
+  for (const auto& s : router_.sessions_of(bare)) out.push_back(s->jid());
+  return out;
+}
+
+void HostContext::set_available(const Jid& full, bool available, int priority) {
+  if (auto s = router_.find(full)) router_.set_presence(*s, available, priority);
+}
+
+void HostContext::account_deleted(const Jid& bare) {
+  if (Host* host = router_.host(bare.domain())) {
+    AccountEvent event{bare};
+    host->account_deleted.run(event);
+  }
+  for (const auto& s : router_.sessions_of(bare))
+    boost::asio::dispatch(s->executor(), [s] { s->end("not-authorized", "Account removed"); });
+}
+
+}  // namespace xmppd::module

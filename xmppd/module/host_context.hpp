@@ -1,0 +1,59 @@
+// ModuleContext for one module on one virtual host: what the module registers lands in
+// that host's tables; what it sends goes through the router.
+#pragma once
+
+#include <xmppd/module.hpp>
+
+#include "module/host.hpp"
+
+namespace xmppd::router { class Router; }
+
+namespace xmppd::module {
+
+class HostContext final : public ModuleContext {
+ public:
+  // `settings`, `module`, `file`: see ModuleConfig.
+  HostContext(Host& host, router::Router& router, storage::StorageThread& storage,
+              boost::asio::any_io_executor executor, std::shared_ptr<const toml::table> settings,
+              std::string module, std::string file)
+      : host_(host), router_(router), storage_(storage), executor_(std::move(executor)),
+        config_(std::move(settings), std::move(module), std::move(file)) {}
+
+  const std::string& host() const override { return host_.domain; }
+  const ModuleConfig& config() const override { return config_; }
+
+  void send(Element stanza) override;
+  void on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) override;
+  void on_unauthenticated_iq(std::string ns,
+                             std::function<void(Element, std::function<void(Element)>)> handler) override;
+
+  void on_session_bound(int priority, Hook<SessionEvent> h) override { host_.session_bound.add(priority, std::move(h)); }
+  void on_session_closed(int priority, Hook<SessionEvent> h) override { host_.session_closed.add(priority, std::move(h)); }
+  void on_presence_broadcast(int priority, Hook<PresenceEvent> h) override { host_.presence_broadcast.add(priority, std::move(h)); }
+  void on_outgoing(int priority, Hook<StanzaEvent> h) override { host_.outgoing.add(priority, std::move(h)); }
+  void on_incoming(int priority, Hook<StanzaEvent> h) override { host_.incoming.add(priority, std::move(h)); }
+  void on_undelivered(int priority, Hook<StanzaEvent> h) override { host_.undelivered.add(priority, std::move(h)); }
+  void on_account_deleted(int priority, Hook<AccountEvent> h) override { host_.account_deleted.add(priority, std::move(h)); }
+
+  void add_feature(std::string ns) override;
+  void add_identity(std::string category, std::string type, std::string name) override;
+  void add_stream_feature(StreamFeatureProvider provider) override { host_.stream_features.push_back(std::move(provider)); }
+  std::vector<std::string> features() const override { return host_.features; }
+  std::vector<Element> identities() const override { return host_.identities; }
+
+  std::vector<Jid> sessions_of(const Jid& bare) const override;
+  void set_available(const Jid& full, bool available, int priority) override;
+
+  storage::StorageThread& storage() override { return storage_; }
+  boost::asio::any_io_executor executor() override { return executor_; }
+  void account_deleted(const Jid& bare) override;
+
+ private:
+  Host& host_;
+  router::Router& router_;
+  storage::StorageThread& storage_;
+  boost::asio::any_io_executor executor_;
+  ModuleConfig config_;
+};
+
+}  // namespace xmppd::module
