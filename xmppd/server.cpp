@@ -70,6 +70,8 @@ void Server::start_modules() {
                                ": no such module (known: " + known() + ")");
 
   for (const auto& host : config_.hosts) {
+    for (const auto& admin : host.admins)
+      if (auto jid = Jid::parse(admin)) router_->host(host.domain)->admins.push_back(jid->bare());
     for (const auto& name : host.modules) {
       ModuleFactory factory = module::find(name);
       if (!factory)

@@ -54,6 +54,10 @@ struct AccountEvent {
 class ModuleContext {
  public:
   using IqHandler = std::function<void(Element iq)>;
+  // For a stream that has not authenticated: the IQ, the client's IP address, and a way to
+  // answer on that very stream (callable from any thread).
+  using UnauthenticatedIqHandler =
+      std::function<void(Element iq, const std::string& remote_address, std::function<void(Element)> reply)>;
   using StreamFeatureProvider = std::function<void(Element& features, bool authenticated)>;
   template <class Event>
   using Hook = std::function<HookResult(Event&)>;
@@ -69,10 +73,8 @@ class ModuleContext {
   virtual void send(Element stanza) = 0;
   // IQs of `type` ("get"/"set") whose payload is in `ns`. The handler answers with send().
   virtual void on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) = 0;
-  // IQs on a stream that has not authenticated yet (in-band registration). `reply` writes
-  // straight to that stream.
-  virtual void on_unauthenticated_iq(std::string ns,
-                                     std::function<void(Element iq, std::function<void(Element)> reply)>) = 0;
+  // IQs on a stream that has not authenticated yet (in-band registration).
+  virtual void on_unauthenticated_iq(std::string ns, UnauthenticatedIqHandler handler) = 0;
 
   // Hooks; a higher priority runs first -------------------------------------------------
   virtual void on_session_bound(int priority, Hook<SessionEvent> handler) = 0;
@@ -97,6 +99,10 @@ class ModuleContext {
   // Sessions ------------------------------------------------------------------------------
   // Full JIDs of the account's bound sessions.
   virtual std::vector<Jid> sessions_of(const Jid& bare) const = 0;
+  // Full JIDs of every bound session on this host.
+  virtual std::vector<Jid> all_sessions() const = 0;
+  // Whether `jid` (any resource) is one of this host's configured admins.
+  virtual bool is_admin(const Jid& jid) const = 0;
   // Tells the router a session's broadcast availability (decides bare-JID delivery).
   virtual void set_available(const Jid& full, bool available, int priority) = 0;
 

@@ -16,8 +16,6 @@
 namespace xmppd::module {
 
 struct Host {
-  using UnauthenticatedIqHandler = std::function<void(Element iq, std::function<void(Element)> reply)>;
-
   explicit Host(std::string domain) : domain(std::move(domain)) {}
 
   // The handler for an IQ of `type` whose payload is in `ns`, or nullptr.
@@ -30,7 +28,8 @@ struct Host {
 
   std::string domain;
   std::map<std::pair<IqTarget, std::string>, ModuleContext::IqHandler> iq_handlers;  // "type ns"
-  std::map<std::string, UnauthenticatedIqHandler, std::less<>> unauthenticated_iq;  // by ns
+  std::map<std::string, ModuleContext::UnauthenticatedIqHandler, std::less<>> unauthenticated_iq;  // by ns
+  std::vector<Jid> admins;  // bare JIDs
   HookList<SessionEvent> session_bound;
   HookList<SessionEvent> session_closed;
   HookList<PresenceEvent> presence_broadcast;

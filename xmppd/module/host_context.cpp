@@ -17,8 +17,7 @@ void HostContext::on_iq(IqTarget target, std::string type, std::string ns, IqHan
     throw std::logic_error("two modules handle " + key + " on " + host_.domain);
 }
 
-void HostContext::on_unauthenticated_iq(std::string ns,
-                                        std::function<void(Element, std::function<void(Element)>)> handler) {
+void HostContext::on_unauthenticated_iq(std::string ns, UnauthenticatedIqHandler handler) {
   host_.unauthenticated_iq[std::move(ns)] = std::move(handler);
 }
 
@@ -39,6 +38,17 @@ std::vector<Jid> HostContext::sessions_of(const Jid& bare) const {
   std::vector<Jid> out;
   for (const auto& s : router_.sessions_of(bare)) out.push_back(s->jid());
   return out;
+}
+
+std::vector<Jid> HostContext::all_sessions() const {
+  std::vector<Jid> out;
+  for (const auto& s : router_.sessions_on(host_.domain)) out.push_back(s->jid());
+  return out;
+}
+
+bool HostContext::is_admin(const Jid& jid) const {
+  Jid bare = jid.bare();
+  return std::find(host_.admins.begin(), host_.admins.end(), bare) != host_.admins.end();
 }
 
 void HostContext::set_available(const Jid& full, bool available, int priority) {

@@ -24,8 +24,7 @@ class HostContext final : public ModuleContext {
 
   void send(Element stanza) override;
   void on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) override;
-  void on_unauthenticated_iq(std::string ns,
-                             std::function<void(Element, std::function<void(Element)>)> handler) override;
+  void on_unauthenticated_iq(std::string ns, UnauthenticatedIqHandler handler) override;
 
   void on_session_bound(int priority, Hook<SessionEvent> h) override { host_.session_bound.add(priority, std::move(h)); }
   void on_session_closed(int priority, Hook<SessionEvent> h) override { host_.session_closed.add(priority, std::move(h)); }
@@ -42,6 +41,8 @@ class HostContext final : public ModuleContext {
   std::vector<Element> identities() const override { return host_.identities; }
 
   std::vector<Jid> sessions_of(const Jid& bare) const override;
+  std::vector<Jid> all_sessions() const override;
+  bool is_admin(const Jid& jid) const override;
   void set_available(const Jid& full, bool available, int priority) override;
 
   storage::StorageThread& storage() override { return storage_; }

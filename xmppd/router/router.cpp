@@ -93,6 +93,17 @@ std::vector<std::shared_ptr<Session>> Router::sessions_of(const Jid& bare) const
   return out;
 }
 
+std::vector<std::shared_ptr<Session>> Router::sessions_on(std::string_view domain) const {
+  std::vector<std::shared_ptr<Session>> out;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& [bare, entries] : shard.users)
+      for (const Entry& e : entries)
+        if (e.session->jid().domain() == domain) out.push_back(e.session);
+  }
+  return out;
+}
+
 std::size_t Router::session_count() const {
   std::size_t n = 0;
   for (const Shard& shard : shards_) {

@@ -41,6 +41,8 @@ class Router {
   void set_presence(const Session& session, bool available, int priority);
   std::shared_ptr<Session> find(const Jid& full) const;
   std::vector<std::shared_ptr<Session>> sessions_of(const Jid& bare) const;
+  // Every bound session of a hosted domain (admin listings; walks all shards).
+  std::vector<std::shared_ptr<Session>> sessions_on(std::string_view domain) const;
   std::size_t session_count() const;
 
   // Routing ----------------------------------------------------------------------------

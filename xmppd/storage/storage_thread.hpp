@@ -10,6 +10,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include <exception>
+#include <future>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -76,6 +77,16 @@ class StorageThread {
           },
           boost::asio::use_awaitable, std::forward<F>(f));
     }
+  }
+
+  // Runs f(Storage&) on the storage thread and blocks until it is done. Only for startup
+  // (modules creating their tables) and tools, never on a network thread.
+  template <class F>
+  auto call(F f) {
+    std::packaged_task<std::invoke_result_t<F&, Storage&>()> task([&] { return f(*storage_); });
+    auto done = task.get_future();
+    boost::asio::post(io_, [&task] { task(); });
+    return done.get();
   }
 
  private:

@@ -313,7 +313,7 @@ bool C2SSession::on_unauthenticated_iq(Element& iq) {
     if (!self) return;
     asio::dispatch(self->executor(), [self, answer = std::move(answer)] { self->send(answer); });
   };
-  it->second(std::move(iq), std::move(reply));
+  it->second(std::move(iq), transport_.remote_address(), std::move(reply));
   return true;
 }
 
