@@ -273,6 +273,23 @@ TEST_F(C2S, ShutdownSendsSystemShutdown) {
   EXPECT_EQ(alice.expect_stream_error(), "system-shutdown");
 }
 
+TEST(VirtualHosts, UsersOfTwoHostsChat) {
+  TestServer server("[hosts.\"example.test\"]\n");
+  server.add_user("alice@localhost", "alice-pass");
+  server.add_user("bob@example.test", "bob-pass");
+  TestClient alice(server.starttls_port()), bob(server.starttls_port());
+  alice.login("alice", "alice-pass", "a");
+  EXPECT_EQ(bob.login("bob", "bob-pass", "b", "example.test"), "bob@example.test/b");
+  alice.send("<message to='bob@example.test/b' type='chat'><body>across hosts</body></message>");
+  Element m = bob.next_named("message");
+  EXPECT_EQ(m.attr_or("from"), "alice@localhost/a");
+  EXPECT_EQ(m.child_text("body", ns::kClient), "across hosts");
+  // An account of one host cannot log in on the other.
+  TestClient wrong(server.starttls_port());
+  EXPECT_THROW(wrong.login("alice", "alice-pass", "x", "example.test"), std::runtime_error);
+  EXPECT_EQ(server.stop(), 0);
+}
+
 class C2SLimits : public ::testing::Test {
  protected:
   TestServer server_{"[auth]\nmax_failures = 2\nfailure_window = 60\n", "auth_timeout = 1\n"};

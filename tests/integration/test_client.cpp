@@ -137,17 +137,17 @@ void TestClient::starttls() {
 }
 
 std::string TestClient::login(const std::string& user, const std::string& password,
-                              const std::string& resource) {
-  Element features = open_stream();
+                              const std::string& resource, const std::string& domain) {
+  Element features = open_stream(domain);
   if (!secure()) {
     starttls();
-    features = open_stream();
+    features = open_stream(domain);
   }
   std::string plain = std::string(1, '\0') + user + std::string(1, '\0') + password;
   send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + auth::base64_encode(plain) + "</auth>");
   Element result = next();
   if (result.name() != "success") throw std::runtime_error("authentication failed: " + result.str());
-  features = open_stream();
+  features = open_stream(domain);
   if (!features.child("bind", ns::kBind)) throw std::runtime_error("no bind feature");
   std::string bind = "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>";
   if (!resource.empty()) bind += "<resource>" + resource + "</resource>";

@@ -30,7 +30,7 @@ class TestClient {
   void starttls();
   // STARTTLS (unless already secure), SASL PLAIN, restart, bind. Returns the bound JID.
   std::string login(const std::string& user, const std::string& password,
-                    const std::string& resource = {});
+                    const std::string& resource = {}, const std::string& domain = "localhost");
 
   // The next top-level element from the server; throws on timeout or stream end.
   Element next(std::chrono::milliseconds timeout = 5s);
