@@ -34,7 +34,8 @@ std::optional<std::string> run_profile(std::string_view in, const char* profile)
   return result;
 }
 
-// RFC 1123 host names (letters, digits, hyphens, dots) or an IPv6 literal in brackets.
+// Host names (letters, digits, hyphens, dots; underscores too, which DNS tolerates) or an
+// IPv6 literal in brackets.
 bool valid_domain(std::string_view d) {
   if (d.empty() || d.size() > kMaxPart) return false;
   if (d.front() == '[') {  // RFC 3986 IP-literal: an IPv6 address in brackets
