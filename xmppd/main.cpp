@@ -10,6 +10,7 @@
 
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "module/registry.hpp"
 #include "server.hpp"
 
 namespace {
@@ -43,6 +44,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check_only) {
+    try {
+      module::load_configured(config);
+    } catch (const std::exception& e) {
+      std::cerr << "xmppd: configuration error:\n" << e.what() << "\n";
+      return 1;
+    }
     std::cout << "config OK: " << config.source_path << "\n";
     return 0;
   }

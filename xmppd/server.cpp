@@ -56,30 +56,16 @@ Server::~Server() {
 }
 
 void Server::start_modules() {
-  for (const auto& file : config_.module_files)
-    log::info("loaded module ", module::load_shared(file), " from ", file);
-
-  auto known = [] {
-    std::string list;
-    for (const auto& n : module::names()) list += (list.empty() ? "" : ", ") + n;
-    return list.empty() ? std::string("none") : list;
-  };
-  for (const auto& [name, settings] : *config_.module_settings)
-    if (!module::find(name.str()))
-      throw std::runtime_error(config_.source_path + ": modules." + std::string(name.str()) +
-                               ": no such module (known: " + known() + ")");
-
+  module::load_configured(config_);
   for (const auto& host : config_.hosts) {
     for (const auto& admin : host.admins)
       if (auto jid = Jid::parse(admin)) router_->host(host.domain)->admins.push_back(jid->bare());
     for (const auto& name : host.modules) {
-      ModuleFactory factory = module::find(name);
-      if (!factory)
-        throw std::runtime_error(config_.source_path + ": hosts.\"" + host.domain + "\".modules: no module named \"" +
-                                 name + "\" (known: " + known() + ")");
+      ModuleFactory factory = module::find(name);  // load_configured() checked the names
       RunningModule running{
           std::make_unique<module::HostContext>(*router_->host(host.domain), *router_, *storage_,
-                                                workers_.front()->get_executor(), config_.module_settings,
+                                                workers_.front()->get_executor(), config_.scram_iterations,
+                                                config_.module_settings,
                                                 name, config_.source_path),
           factory()};
       running.module->start(*running.context);

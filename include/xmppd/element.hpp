@@ -1,6 +1,7 @@
 // An XML element tree: what a stanza is once parsed, and what modules build to send.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +17,9 @@ class Element {
   explicit Element(std::string name, std::string ns = {});
   // A character-data node; it has no name.
   static Element text_node(std::string text);
+  // Parses one element serialized by str(default_ns) (e.g. read back from storage), with
+  // `default_ns` in scope as it was when serialized. nullopt if it is not well-formed.
+  static std::optional<Element> parse(std::string_view xml, std::string_view default_ns = "jabber:client");
 
   const std::string& name() const { return name_; }
   const std::string& ns() const { return ns_; }

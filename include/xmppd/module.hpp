@@ -20,6 +20,7 @@
 namespace xmppd {
 
 namespace storage { class StorageThread; }
+namespace auth { struct ScramSecret; }
 
 // Bumped whenever this header changes incompatibly; out-of-tree modules must match.
 inline constexpr int kModuleApiVersion = 1;
@@ -108,6 +109,9 @@ class ModuleContext {
 
   // Services ------------------------------------------------------------------------------
   virtual storage::StorageThread& storage() = 0;
+  // What to store for a new password (salted SCRAM secrets with the server's [auth]
+  // iteration count); nullopt for an empty password or one SASLprep rejects.
+  virtual std::optional<std::vector<auth::ScramSecret>> password_secrets(std::string_view password) const = 0;
   virtual boost::asio::any_io_executor executor() = 0;  // for timers and coroutines
   // Tells every host's modules that an account is gone (they delete its data).
   virtual void account_deleted(const Jid& bare) = 0;

@@ -290,6 +290,27 @@ TEST(VirtualHosts, UsersOfTwoHostsChat) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// In-band registration carries a password: it must wait for TLS like SASL does.
+TEST(C2SModules, UnauthenticatedIqWaitsForTls) {
+  TestServer server("[modules.register]\nallow_registration = true\n", {}, "modules = [\"register\"]\n");
+  {
+    TestClient c(server.starttls_port());
+    Element features = c.open_stream();
+    EXPECT_EQ(features.child("register", "http://jabber.org/features/iq-register"), nullptr);
+    c.send("<iq type='get' id='r1'><query xmlns='jabber:iq:register'/></iq>");
+    EXPECT_EQ(c.expect_stream_error(), "not-authorized");
+  }
+  TestClient c(server.starttls_port());
+  c.open_stream();
+  c.starttls();
+  Element features = c.open_stream();
+  EXPECT_NE(features.child("register", "http://jabber.org/features/iq-register"), nullptr);
+  c.send("<iq type='get' id='r2'><query xmlns='jabber:iq:register'/></iq>");
+  Element reply = c.next_named("iq");
+  EXPECT_EQ(reply.attr_or("type"), "result") << reply.str();
+  EXPECT_EQ(server.stop(), 0);
+}
+
 class C2SLimits : public ::testing::Test {
  protected:
   TestServer server_{"[auth]\nmax_failures = 2\nfailure_window = 60\n", "auth_timeout = 1\n"};

@@ -41,7 +41,8 @@ int wait_exit(pid_t pid) {
 
 }  // namespace
 
-TestServer::TestServer(const std::string& extra_toml, const std::string& c2s_toml) {
+TestServer::TestServer(const std::string& extra_toml, const std::string& c2s_toml,
+                       const std::string& host_toml) {
   char tmpl[] = "/tmp/xmppd-test-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
@@ -51,7 +52,7 @@ TestServer::TestServer(const std::string& extra_toml, const std::string& c2s_tom
                               << "[c2s]\n" << c2s_toml
                               << "[[c2s.listen]]\naddress = \"127.0.0.1\"\nport = 0\ntls = \"starttls\"\n"
                               << "[[c2s.listen]]\naddress = \"127.0.0.1\"\nport = 0\ntls = \"direct\"\n"
-                              << extra_toml << "\n[hosts.\"localhost\"]\n";
+                              << extra_toml << "\n[hosts.\"localhost\"]\n" << host_toml;
 
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("pipe failed");

@@ -15,9 +15,11 @@ namespace xmppd::test {
 
 class TestServer {
  public:
-  // `extra_toml` is appended to a config with one STARTTLS and one direct-TLS listener on
-  // 127.0.0.1 (ports picked by the OS), host "localhost", data in a fresh temp dir.
-  explicit TestServer(const std::string& extra_toml = {}, const std::string& c2s_toml = {});
+  // A config with one STARTTLS and one direct-TLS listener on 127.0.0.1 (ports picked by
+  // the OS), host "localhost", data in a fresh temp dir. `extra_toml` adds tables,
+  // `c2s_toml` keys of [c2s], `host_toml` keys of [hosts."localhost"].
+  explicit TestServer(const std::string& extra_toml = {}, const std::string& c2s_toml = {},
+                      const std::string& host_toml = {});
   ~TestServer();
 
   // Creates an account with xmppctl; throws on failure.

@@ -92,7 +92,9 @@ TEST(Config, ShippedFileLoadsWithDefaults) {
   expect_default_settings(c);
   EXPECT_EQ(c.hosts[0].admins, (std::vector<std::string>{"admin@localhost"}));
   // The shipped file enables the standard modules; the built-in defaults enable none.
-  EXPECT_EQ(c.modules, (std::vector<std::string>{"disco", "ping", "version", "time"}));
+  EXPECT_EQ(c.modules, (std::vector<std::string>{"roster", "presence", "disco", "offline", "vcard", "private",
+                                                "blocking", "last", "register", "adhoc", "ping", "version",
+                                                "time"}));
   EXPECT_TRUE(c.module_files.empty());
 }
 

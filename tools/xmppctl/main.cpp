@@ -53,7 +53,6 @@ struct Failure : std::runtime_error {
 };
 
 // Every SCRAM mechanism gets a secret, so enabling one later needs no password reset.
-constexpr const char* kScramMechanisms[] = {"SCRAM-SHA-1", "SCRAM-SHA-256"};
 
 struct CommandArgs {
   std::vector<std::string> positional;
@@ -132,14 +131,9 @@ std::string read_password(const std::optional<std::string>& given) {
 }
 
 storage::Secrets make_secrets(const config::Config& cfg, const std::string& password) {
-  storage::Secrets secrets;
-  try {
-    for (const char* mechanism : kScramMechanisms)
-      secrets.push_back(auth::make_secret(mechanism, password, cfg.scram_iterations));
-  } catch (const std::invalid_argument&) {
-    throw Failure("the password contains characters SASLprep does not allow");
-  }
-  return secrets;
+  auto secrets = auth::make_secrets(password, cfg.scram_iterations);
+  if (!secrets) throw Failure("the password contains characters SASLprep does not allow");
+  return *secrets;
 }
 
 int adduser(const config::Config& cfg, const CommandArgs& args) {

@@ -123,6 +123,18 @@ ScramSecret make_secret(std::string_view mechanism, std::string_view password,
   return s;
 }
 
+std::optional<std::vector<ScramSecret>> make_secrets(std::string_view password, unsigned iterations) {
+  if (password.empty()) return std::nullopt;
+  std::vector<ScramSecret> secrets;
+  try {
+    for (const char* mechanism : {"SCRAM-SHA-1", "SCRAM-SHA-256"})
+      secrets.push_back(make_secret(mechanism, password, iterations));
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;  // SASLprep refused it
+  }
+  return secrets;
+}
+
 bool verify_password(const ScramSecret& secret, std::string_view password) {
   const EVP_MD* md = digest_of(secret.mechanism);
   if (!md || secret.iterations == 0) return false;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xmppd::auth {
 
@@ -24,6 +25,10 @@ std::optional<std::string> saslprep(std::string_view password);
 // mechanism or a password SASLprep rejects.
 ScramSecret make_secret(std::string_view mechanism, std::string_view password,
                         unsigned iterations);
+// What the server stores for a password: one secret per SCRAM mechanism (SHA-1, SHA-256).
+// nullopt for an empty password or one SASLprep rejects.
+std::optional<std::vector<ScramSecret>> make_secrets(std::string_view password, unsigned iterations);
+
 // Whether `password` is the one `secret` was made from (for SASL PLAIN). Constant-time compare.
 bool verify_password(const ScramSecret& secret, std::string_view password);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "auth/scram.hpp"
 #include "router/router.hpp"
 
 namespace xmppd::module {
@@ -53,6 +54,10 @@ bool HostContext::is_admin(const Jid& jid) const {
 
 void HostContext::set_available(const Jid& full, bool available, int priority) {
   if (auto s = router_.find(full)) router_.set_presence(*s, available, priority);
+}
+
+std::optional<std::vector<auth::ScramSecret>> HostContext::password_secrets(std::string_view password) const {
+  return auth::make_secrets(password, scram_iterations_);
 }
 
 void HostContext::account_deleted(const Jid& bare) {

@@ -14,9 +14,10 @@ class HostContext final : public ModuleContext {
  public:
   // `settings`, `module`, `file`: see ModuleConfig.
   HostContext(Host& host, router::Router& router, storage::StorageThread& storage,
-              boost::asio::any_io_executor executor, std::shared_ptr<const toml::table> settings,
-              std::string module, std::string file)
+              boost::asio::any_io_executor executor, unsigned scram_iterations,
+              std::shared_ptr<const toml::table> settings, std::string module, std::string file)
       : host_(host), router_(router), storage_(storage), executor_(std::move(executor)),
+        scram_iterations_(scram_iterations),
         config_(std::move(settings), std::move(module), std::move(file)) {}
 
   const std::string& host() const override { return host_.domain; }
@@ -46,6 +47,7 @@ class HostContext final : public ModuleContext {
   void set_available(const Jid& full, bool available, int priority) override;
 
   storage::StorageThread& storage() override { return storage_; }
+  std::optional<std::vector<auth::ScramSecret>> password_secrets(std::string_view password) const override;
   boost::asio::any_io_executor executor() override { return executor_; }
   void account_deleted(const Jid& bare) override;
 
@@ -54,6 +56,7 @@ class HostContext final : public ModuleContext {
   router::Router& router_;
   storage::StorageThread& storage_;
   boost::asio::any_io_executor executor_;
+  unsigned scram_iterations_;
   ModuleConfig config_;
 };
 

@@ -6,6 +6,10 @@
 #include <mutex>
 #include <stdexcept>
 
+#include <toml++/toml.h>
+
+#include "common/log.hpp"
+
 namespace xmppd {
 namespace {
 
@@ -49,6 +53,22 @@ std::string load_shared(const std::string& path) {
   if (!register_module(info->name, info->factory))
     throw std::runtime_error(path + " declares module \"" + info->name + "\", which already exists");
   return info->name;  // the handle stays open for the life of the process
+}
+
+void load_configured(const config::Config& config) {
+  for (const auto& file : config.module_files) log::info("loaded module ", load_shared(file), " from ", file);
+
+  auto unknown = [&](const std::string& where, const std::string& name) {
+    std::string known;
+    for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
+    return std::runtime_error(config.source_path + ": " + where + ": no module named \"" + name +
+                              "\" (known: " + (known.empty() ? "none" : known) + ")");
+  };
+  for (const auto& [name, settings] : *config.module_settings)
+    if (!find(name.str())) throw unknown("modules." + std::string(name.str()), std::string(name.str()));
+  for (const auto& host : config.hosts)
+    for (const auto& name : host.modules)
+      if (!find(name)) throw unknown("hosts.\"" + host.domain + "\".modules", name);
 }
 
 }  // namespace module

@@ -8,6 +8,8 @@
 
 #include <xmppd/module.hpp>
 
+#include "config/config.hpp"
+
 namespace xmppd::module {
 
 // The factory registered under `name`, or nullptr.
@@ -18,5 +20,9 @@ std::vector<std::string> names();
 // returned. Throws std::runtime_error naming the file: cannot load, no xmppd_module_info,
 // built against another module API version, or a name already taken.
 std::string load_shared(const std::string& path);
+
+// Loads the config's module_files and checks that every module a host enables and every
+// [modules.<name>] table names a known module. Throws std::runtime_error saying which.
+void load_configured(const config::Config& config);
 
 }  // namespace xmppd::module

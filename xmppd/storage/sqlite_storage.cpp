@@ -139,9 +139,11 @@ class SqliteAccountStore final : public AccountStore {
 
 class SqliteStorage final : public Storage {
  public:
-  explicit SqliteStorage(const std::string& path) : db_(path), accounts_(migrated(db_)) {}
+  explicit SqliteStorage(const std::string& path)
+      : db_(path), accounts_(migrated(db_)), roster_(open_sqlite_roster_store(db_)) {}
 
   AccountStore& accounts() override { return accounts_; }
+  RosterStore& roster() override { return *roster_; }
   Database& database() override { return db_; }
 
  private:
@@ -153,6 +155,7 @@ class SqliteStorage final : public Storage {
 
   Database db_;  // declared first: destroyed after the statements that use it
   SqliteAccountStore accounts_;
+  std::unique_ptr<RosterStore> roster_;  // after accounts_: its tables reference accounts
 };
 
 }  // namespace

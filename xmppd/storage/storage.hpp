@@ -6,6 +6,7 @@
 
 #include "storage/account_store.hpp"
 #include "storage/database.hpp"
+#include "storage/roster_store.hpp"
 
 namespace xmppd::storage {
 
@@ -13,6 +14,7 @@ class Storage {
  public:
   virtual ~Storage() = default;
   virtual AccountStore& accounts() = 0;
+  virtual RosterStore& roster() = 0;
   // The underlying SQLite database, for stores that modules add with their own migrations.
   virtual Database& database() = 0;
 };

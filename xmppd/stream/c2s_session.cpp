@@ -184,7 +184,9 @@ void C2SSession::send_features() {
     features.add_child("bind", ns::kBind);
     features.add_child("session", ns::kSession).add_child("optional", ns::kSession);
   }
-  for (const auto& provider : host_->stream_features) provider(features, authenticated_);
+  // Modules' features appear once the stream may authenticate (after STARTTLS if required).
+  if (authenticated_ || sasl_)
+    for (const auto& provider : host_->stream_features) provider(features, authenticated_);
   // The features element uses the stream: prefix the header declared.
   std::string body;
   for (const Element& child : features.nodes()) xml::serialize(child, body, ns::kClient);
@@ -197,7 +199,8 @@ asio::awaitable<void> C2SSession::on_negotiation(Element& element) {
   if (!authenticated_) {
     if (element.is("starttls", ns::kTls)) co_return co_await on_starttls();
     if (element.ns() == ns::kSasl) co_return co_await on_sasl(element);
-    if (on_unauthenticated_iq(element)) co_return;
+    // In-band registration sends a password: only once the stream is as protected as SASL.
+    if (sasl_ && on_unauthenticated_iq(element)) co_return;
     co_return stream_error("not-authorized");
   }
   if (element.is("iq", ns::kClient) && element.attr_or("type") == "set" &&

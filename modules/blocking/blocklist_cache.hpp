@@ -1,0 +1,49 @@
+// The blocklists of online users, in memory: the stanza hooks consult them for every
+// stanza, so they never touch storage. Safe to use from any network thread.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <xmppd/jid.hpp>
+
+namespace xmppd::blocking {
+
+// XEP-0191 §6 (the XEP-0016 rules): whether a blocklist item covers `jid`.
+bool item_matches(const Jid& item, const Jid& jid);
+
+class BlocklistCache {
+ public:
+  // A session of the account came online; true if it is the account's first, so the
+  // caller should load the list from storage.
+  bool session_bound(const Jid& full);
+  void session_closed(const Jid& full);
+
+  // Replaces the account's list, unless the account is offline or a newer snapshot
+  // (higher version) is already cached.
+  void update(const Jid& bare, const std::vector<std::string>& jids, std::uint64_t version);
+
+  // Whether `owner` (bare) blocks `other`.
+  bool blocks(const Jid& owner, const Jid& other) const;
+
+  // XEP-0191 §3.3: pushes go to the resources that asked for the blocklist.
+  void requested_blocklist(const Jid& full);
+  std::vector<Jid> push_targets(const Jid& bare) const;
+
+ private:
+  struct Entry {
+    std::set<std::string> resources;   // bound sessions
+    std::set<std::string> requesters;  // resources that retrieved the blocklist
+    std::vector<Jid> items;
+    std::uint64_t version = 0;
+  };
+
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Entry> users_;  // by bare JID
+};
+
+}  // namespace xmppd::blocking

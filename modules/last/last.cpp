@@ -1,0 +1,105 @@
+// XEP-0012 Last Activity: for an account, how long ago its last session ended (0 while it
+// has one); for the server, its uptime.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <xmppd/module.hpp>
+#include <xmppd/stanza.hpp>
+
+#include "common/log.hpp"
+#include "last_store.hpp"
+#include "storage/storage_thread.hpp"
+
+namespace {
+
+using xmppd::Element;
+using xmppd::Jid;
+
+constexpr const char* kLast = "jabber:iq:last";
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Element answer(const Element& iq, std::int64_t seconds) {
+  Element reply = xmppd::stanza::iq_result(iq);
+  reply.add_child("query", kLast).set_attr("seconds", std::to_string(std::max<std::int64_t>(seconds, 0)));
+  return reply;
+}
+
+class LastModule final : public xmppd::Module {
+ public:
+  void start(xmppd::ModuleContext& ctx) override {
+    ctx_ = &ctx;
+    started_ = std::chrono::steady_clock::now();
+    store_ = ctx.storage().call(
+        [](xmppd::storage::Storage& s) { return std::make_shared<last::LastStore>(s.database()); });
+    ctx.add_feature(kLast);
+    ctx.on_iq(xmppd::IqTarget::server, "get", kLast, [this](Element iq) {
+      auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+      ctx_->send(answer(iq, uptime.count()));
+    });
+    ctx.on_iq(xmppd::IqTarget::account, "get", kLast, [this](Element iq) { account_query(std::move(iq)); });
+    ctx.on_session_closed(0, [this](xmppd::SessionEvent& event) {
+      if (ctx_->sessions_of(event.jid.bare()).empty()) record_logout(event.jid.bare());
+      return xmppd::HookResult::pass;
+    });
+  }
+
+ private:
+  // §3 allows the answer only to those who may see the account's presence. Until
+  // subscriptions can be checked here, that is the account itself and the other accounts
+  // of this server; anyone else is forbidden.
+  void account_query(Element iq) {
+    auto from = Jid::parse(iq.attr_or("from"));
+    auto to = Jid::parse(iq.attr_or("to"));
+    if (!from || !to || from->node().empty() || from->domain() != to->domain())
+      return ctx_->send(xmppd::stanza::error(iq, "forbidden"));
+    if (!ctx_->sessions_of(to->bare()).empty()) return ctx_->send(answer(iq, 0));
+    auto task = [this, iq = std::move(iq), account = to->bare()]() -> boost::asio::awaitable<void> {
+      auto read = [last_store = store_, &account](xmppd::storage::Storage&) {
+        return last_store->logout_time(account.node(), account.domain());
+      };
+      std::optional<std::int64_t> logout;
+      try {
+        logout = co_await ctx_->storage().run(read);
+      } catch (const std::exception& e) {
+        xmppd::log::error("last: cannot read for ", account.bare_str(), ": ", e.what());
+        co_return ctx_->send(xmppd::stanza::error(iq, "internal-server-error"));
+      }
+      // No logout on record: the account never had a session, or does not exist.
+      if (!logout) co_return ctx_->send(xmppd::stanza::error(iq, "item-not-found"));
+      ctx_->send(answer(iq, unix_now() - *logout));
+    };
+    boost::asio::co_spawn(ctx_->executor(), std::move(task), boost::asio::detached);
+  }
+
+  void record_logout(Jid account) {
+    auto task = [this, account = std::move(account), at = unix_now()]() -> boost::asio::awaitable<void> {
+      auto write = [last_store = store_, &account, at](xmppd::storage::Storage&) {
+        last_store->set_logout_time(account.node(), account.domain(), at);
+      };
+      try {
+        co_await ctx_->storage().run(write);
+      } catch (const std::exception& e) {
+        xmppd::log::error("last: cannot record the logout of ", account.bare_str(), ": ", e.what());
+      }
+    };
+    boost::asio::co_spawn(ctx_->executor(), std::move(task), boost::asio::detached);
+  }
+
+  xmppd::ModuleContext* ctx_ = nullptr;
+  std::chrono::steady_clock::time_point started_;
+  std::shared_ptr<last::LastStore> store_;  // used on the storage thread only
+};
+
+}  // namespace
+
+XMPPD_MODULE("last", LastModule);

@@ -1,0 +1,54 @@
+#include "last_store.hpp"
+
+#include <vector>
+
+namespace last {
+namespace {
+
+using xmppd::storage::Database;
+using xmppd::storage::Statement;
+
+// Append-only: a released step is never edited, a change is a new step.
+const std::vector<std::string> kMigrations = {
+    R"(CREATE TABLE last_logout(
+         domain TEXT NOT NULL,
+         username TEXT NOT NULL,
+         logout_at INTEGER NOT NULL,  -- Unix time, seconds
+         PRIMARY KEY(domain, username),
+         FOREIGN KEY(domain, username) REFERENCES accounts(domain, username) ON DELETE CASCADE
+       ) WITHOUT ROWID;)",
+};
+
+Database& migrated(Database& db) {
+  db.migrate("last", kMigrations);
+  return db;
+}
+
+// Rewinds a reused statement however the call using it ends.
+struct ResetOnExit {
+  Statement& statement;
+  ~ResetOnExit() { statement.reset(); }
+};
+
+}  // namespace
+
+LastStore::LastStore(Database& db)
+    : select_(migrated(db), "SELECT logout_at FROM last_logout WHERE domain = ?1 AND username = ?2"),
+      // An account deleted while its last session was closing has nothing left to refer to.
+      upsert_(db, "INSERT INTO last_logout(domain, username, logout_at) SELECT ?1, ?2, ?3 "
+                  "WHERE EXISTS(SELECT 1 FROM accounts WHERE domain = ?1 AND username = ?2) "
+                  "ON CONFLICT(domain, username) DO UPDATE SET logout_at = excluded.logout_at") {}
+
+std::optional<std::int64_t> LastStore::logout_time(const std::string& user, const std::string& domain) {
+  ResetOnExit reset{select_};
+  select_.bind(1, domain).bind(2, user);
+  if (!select_.step()) return std::nullopt;
+  return select_.column_int(0);
+}
+
+void LastStore::set_logout_time(const std::string& user, const std::string& domain, std::int64_t unix_time) {
+  ResetOnExit reset{upsert_};
+  upsert_.bind(1, domain).bind(2, user).bind(3, unix_time).exec();
+}
+
+}  // namespace last

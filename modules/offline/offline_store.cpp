@@ -1,0 +1,82 @@
+#include "offline_store.hpp"
+
+#include <chrono>
+
+namespace offline {
+namespace {
+
+using xmppd::storage::Database;
+using xmppd::storage::Statement;
+
+// Append-only: a released step is never edited, a change is a new step.
+const std::vector<std::string> kMigrations = {
+    R"(CREATE TABLE offline_messages(
+         id INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order
+         domain TEXT NOT NULL,
+         username TEXT NOT NULL,
+         stored_at INTEGER NOT NULL,  -- Unix time, seconds
+         stanza TEXT NOT NULL,        -- serialized in the jabber:client namespace
+         FOREIGN KEY(domain, username) REFERENCES accounts(domain, username) ON DELETE CASCADE
+       );
+       CREATE INDEX offline_messages_by_account ON offline_messages(domain, username, id);)",
+};
+
+Database& migrated(Database& db) {
+  db.migrate("offline", kMigrations);
+  return db;
+}
+
+// Rewinds a reused statement however the call using it ends.
+struct ResetOnExit {
+  Statement& statement;
+  ~ResetOnExit() { statement.reset(); }
+};
+
+}  // namespace
+
+OfflineStore::OfflineStore(Database& db)
+    : db_(migrated(db)),
+      count_(db, "SELECT COUNT(*) FROM offline_messages WHERE domain = ?1 AND username = ?2"),
+      insert_(db, "INSERT INTO offline_messages(domain, username, stored_at, stanza) VALUES(?1, ?2, ?3, ?4)"),
+      select_(db, "SELECT id, stanza FROM offline_messages WHERE domain = ?1 AND username = ?2 ORDER BY id"),
+      delete_(db, "DELETE FROM offline_messages WHERE domain = ?1 AND username = ?2 AND id <= ?3") {}
+
+bool OfflineStore::add(const std::string& user, const std::string& domain, const std::string& stanza,
+                       std::int64_t max_messages) {
+  Database::Transaction tx(db_);
+  {
+    ResetOnExit reset{count_};
+    count_.bind(1, domain).bind(2, user).step();
+    if (count_.column_int(0) >= max_messages) return false;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  {
+    ResetOnExit reset{insert_};
+    insert_.bind(1, domain).bind(2, user).bind(3, std::int64_t(now.count())).bind(4, stanza).exec();
+  }
+  tx.commit();
+  return true;
+}
+
+std::vector<std::string> OfflineStore::take_all(const std::string& user, const std::string& domain) {
+  Database::Transaction tx(db_);
+  std::vector<std::string> stanzas;
+  std::int64_t last_id = 0;
+  {
+    ResetOnExit reset{select_};
+    select_.bind(1, domain).bind(2, user);
+    while (select_.step()) {
+      last_id = select_.column_int(0);
+      stanzas.push_back(select_.column_text(1));
+    }
+  }
+  if (stanzas.empty()) return stanzas;
+  {
+    ResetOnExit reset{delete_};
+    delete_.bind(1, domain).bind(2, user).bind(3, last_id).exec();
+  }
+  tx.commit();
+  return stanzas;
+}
+
+}  // namespace offline

@@ -1,0 +1,69 @@
+"""XEP-0012 Last Activity (modules/last) with slixmpp against the real xmppd.
+
+Run from tests/interop/ with Debian's interpreter:
+    /usr/bin/python3 -m unittest -v test_last
+"""
+
+import unittest
+
+from slixmpp.exceptions import IqError
+
+from harness import TIMEOUT
+from test_slixmpp import ALICE, BOB, SlixmppTestCase
+
+
+def modules_toml():
+    # Appended after [hosts."localhost"]: the bare key enables the module on that host.
+    return 'modules = ["last"]\n'
+
+
+class LastActivityTestCase(SlixmppTestCase):
+
+    async def login_with_last(self, server, jid, password):
+        client = await self.login(server, jid, password)
+        client.register_plugin("xep_0012")
+        return client
+
+    async def seconds(self, client, jid):
+        reply = await client["xep_0012"].get_last_activity(jid, timeout=TIMEOUT)
+        return int(reply["last_activity"]["seconds"])
+
+
+class Accounts(LastActivityTestCase):
+    """An account's idle time since its last logout; 0 while it is online."""
+
+    async def test_online_zero_then_time_since_logout(self):
+        server = self.start_server_with_users(extra_toml=modules_toml())
+        alice = await self.login_with_last(server, "alice@localhost/wonderland", ALICE[1])
+        bob = await self.login_with_last(server, "bob@localhost/laptop", BOB[1])
+        self.assertEqual(await self.seconds(alice, "bob@localhost"), 0)
+
+        await bob.close()
+        await self.log_line(server, r"bob@localhost/laptop disconnected")
+        # The logout write was queued before that line; the query's read is queued after it
+        # on the same storage thread, so it sees the write.
+        seconds = await self.seconds(alice, "bob@localhost")
+        self.assertGreaterEqual(seconds, 0)
+        self.assertLess(seconds, 60)
+
+    async def test_never_logged_in_item_not_found(self):
+        server = self.start_server_with_users(extra_toml=modules_toml())
+        alice = await self.login_with_last(server, "alice@localhost/wonderland", ALICE[1])
+        with self.assertRaises(IqError) as raised:
+            await self.seconds(alice, "bob@localhost")
+        self.assertEqual(raised.exception.iq["error"]["condition"], "item-not-found")
+
+
+class Server(LastActivityTestCase):
+    """The server answers with its uptime."""
+
+    async def test_uptime(self):
+        server = self.start_server_with_users(extra_toml=modules_toml())
+        alice = await self.login_with_last(server, "alice@localhost/wonderland", ALICE[1])
+        uptime = await self.seconds(alice, "localhost")
+        self.assertGreaterEqual(uptime, 0)
+        self.assertLess(uptime, 60)
+
+
+if __name__ == "__main__":
+    unittest.main()

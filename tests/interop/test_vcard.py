@@ -1,0 +1,103 @@
+"""XEP-0054 vcard-temp (modules/vcard) with slixmpp against the real xmppd.
+
+Run from tests/interop/ with Debian's interpreter:
+    /usr/bin/python3 -m unittest -v test_vcard
+"""
+
+import asyncio
+import unittest
+
+from slixmpp.exceptions import IqError
+
+from test_slixmpp import ALICE, BOB, SlixmppTestCase
+
+
+def modules_toml(settings=""):
+    # Appended after [hosts."localhost"]: the bare key enables the module on that host.
+    return 'modules = ["vcard"]\n\n' + settings
+
+
+class VcardTestCase(SlixmppTestCase):
+
+    async def login_with_vcard(self, server, jid, password):
+        client = await self.login(server, jid, password)
+        client.register_plugin("xep_0054")
+        return client
+
+    def vcard(self, client, full_name, description=""):
+        card = client["xep_0054"].make_vcard()
+        card["FN"] = full_name
+        card["NICKNAME"] = full_name.split()[0]
+        if description:
+            card["DESC"] = description
+        return card
+
+    async def get(self, client, jid):
+        reply = await client["xep_0054"].get_vcard(jid, cached=False)
+        return reply["vcard_temp"]
+
+    async def assert_error(self, awaitable, condition):
+        with self.assertRaises(IqError) as raised:
+            await awaitable
+        self.assertEqual(raised.exception.iq["error"]["condition"], condition, raised.exception.iq)
+
+
+class SetAndGet(VcardTestCase):
+    """The owner sets; the owner and others read back what was stored."""
+
+    async def test_round_trip(self):
+        server = self.start_server_with_users(extra_toml=modules_toml())
+        alice = await self.login_with_vcard(server, "alice@localhost/wonderland", ALICE[1])
+        bob = await self.login_with_vcard(server, "bob@localhost/laptop", BOB[1])
+
+        # No vCard yet: the owner gets an empty one, others item-not-found.
+        empty = await self.get(alice, "alice@localhost")
+        self.assertEqual(list(empty.xml), [], empty)
+        await self.assert_error(self.get(bob, "alice@localhost"), "item-not-found")
+
+        await alice["xep_0054"].publish_vcard(self.vcard(alice, "Alice Liddell ✓ <&>"), timeout=15)
+        own = await self.get(alice, "alice@localhost")
+        self.assertEqual(own["FN"], "Alice Liddell ✓ <&>")
+        self.assertEqual(own["NICKNAME"], ["Alice"])
+        seen_by_bob = await self.get(bob, "alice@localhost")
+        self.assertEqual(seen_by_bob["FN"], "Alice Liddell ✓ <&>")
+
+        # A new set replaces the whole vCard.
+        await alice["xep_0054"].publish_vcard(self.vcard(alice, "Alice Pleasance"), timeout=15)
+        self.assertEqual((await self.get(bob, "alice@localhost"))["FN"], "Alice Pleasance")
+
+    async def test_stored_across_restart(self):
+        server = self.start_server_with_users(extra_toml=modules_toml())
+        alice = await self.login_with_vcard(server, "alice@localhost/wonderland", ALICE[1])
+        await alice["xep_0054"].publish_vcard(self.vcard(alice, "Alice Liddell"), timeout=15)
+        await asyncio.to_thread(server.stop)
+        server.start()
+        bob = await self.login_with_vcard(server, "bob@localhost/laptop", BOB[1])
+        self.assertEqual((await self.get(bob, "alice@localhost"))["FN"], "Alice Liddell")
+
+
+class Refusals(VcardTestCase):
+    """Bad sets are refused and change nothing."""
+
+    async def test_oversized_vcard_not_acceptable(self):
+        server = self.start_server_with_users(extra_toml=modules_toml("[modules.vcard]\nmax_bytes = 1024\n"))
+        alice = await self.login_with_vcard(server, "alice@localhost/wonderland", ALICE[1])
+        await alice["xep_0054"].publish_vcard(self.vcard(alice, "Alice Liddell"), timeout=15)
+        await self.assert_error(
+            alice["xep_0054"].publish_vcard(self.vcard(alice, "Big Alice", "x" * 2000), timeout=15),
+            "not-acceptable")
+        self.assertEqual((await self.get(alice, "alice@localhost"))["FN"], "Alice Liddell")
+
+    async def test_setting_another_users_vcard_forbidden(self):
+        server = self.start_server_with_users(extra_toml=modules_toml())
+        alice = await self.login_with_vcard(server, "alice@localhost/wonderland", ALICE[1])
+        bob = await self.login_with_vcard(server, "bob@localhost/laptop", BOB[1])
+        await alice["xep_0054"].publish_vcard(self.vcard(alice, "Alice Liddell"), timeout=15)
+        await self.assert_error(
+            bob["xep_0054"].publish_vcard(self.vcard(bob, "Mallory"), jid="alice@localhost", timeout=15),
+            "forbidden")
+        self.assertEqual((await self.get(bob, "alice@localhost"))["FN"], "Alice Liddell")
+
+
+if __name__ == "__main__":
+    unittest.main()
