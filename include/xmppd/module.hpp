@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -112,7 +113,13 @@ class ModuleContext {
   // What to store for a new password (salted SCRAM secrets with the server's [auth]
   // iteration count); nullopt for an empty password or one SASLprep rejects.
   virtual std::optional<std::vector<auth::ScramSecret>> password_secrets(std::string_view password) const = 0;
-  virtual boost::asio::any_io_executor executor() = 0;  // for timers and coroutines
+  virtual boost::asio::any_io_executor executor() = 0;  // for timers
+  // Runs a coroutine on this host's executor; an exception it lets escape is logged with
+  // the module's name (and the request it was serving gets no answer: catch what you can).
+  // Give a coroutine lambda as a function (it is kept alive while it runs), or a coroutine
+  // already made from a member function or free function (whose arguments live in its frame).
+  virtual void spawn(std::function<boost::asio::awaitable<void>()> task) = 0;
+  virtual void spawn(boost::asio::awaitable<void> task) = 0;
   // Tells every host's modules that an account is gone (they delete its data).
   virtual void account_deleted(const Jid& bare) = 0;
 };

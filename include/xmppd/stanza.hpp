@@ -1,6 +1,8 @@
 // Building stanza replies and errors (RFC 6120 §8.3).
 #pragma once
 
+#include <chrono>
+#include <string>
 #include <string_view>
 
 #include <xmppd/element.hpp>
@@ -16,5 +18,8 @@ Element error(const Element& stanza, std::string_view condition, std::string_vie
 
 // Whether an error may be sent in reply (never reply to an error with an error).
 bool may_reply_with_error(const Element& stanza);
+
+// XEP-0082 DateTime in UTC, e.g. "2026-11-22T07:28:19Z" (delay stamps, entity time).
+std::string datetime(std::chrono::system_clock::time_point when = std::chrono::system_clock::now());
 
 }  // namespace xmppd::stanza

@@ -1,8 +1,6 @@
 // XEP-0050 Ad-Hoc Commands, offering the XEP-0133 service administration commands to the
 // host's admins. Every command takes two steps: execute returns the form, the submission
 // runs it.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 #include <string>
 
@@ -131,7 +129,7 @@ class AdhocModule final : public xmppd::Module {
       if (!outcome.error.empty()) co_return ctx_->send(xmppd::stanza::error(iq, outcome.error, outcome.note));
       ctx_->send(completed(iq, *c, session, "completed", std::move(outcome)));
     };
-    asio::co_spawn(ctx_->executor(), std::move(task), asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   static Element form_stage(const Element& iq, const AdminCommand& c, const std::string& session) {

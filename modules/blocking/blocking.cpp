@@ -1,7 +1,5 @@
 // XEP-0191: Blocking Command. Users keep a list of JIDs they never want to hear from (or
 // talk to); the server enforces it in the stanza hooks from an in-memory copy.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 #include <atomic>
 #include <functional>
@@ -83,7 +81,7 @@ class BlockingModule final : public xmppd::Module {
       cache_.update(owner, snapshot->jids, snapshot->version);
       done(*snapshot);
     };
-    asio::co_spawn(ctx_->executor(), std::move(task), asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   void load(Jid bare) {

@@ -1,7 +1,5 @@
 // XEP-0012 Last Activity: for an account, how long ago its last session ended (0 while it
 // has one); for the server, its uptime.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -78,7 +76,7 @@ class LastModule final : public xmppd::Module {
       if (!logout) co_return ctx_->send(xmppd::stanza::error(iq, "item-not-found"));
       ctx_->send(answer(iq, unix_now() - *logout));
     };
-    boost::asio::co_spawn(ctx_->executor(), std::move(task), boost::asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   void record_logout(Jid account) {
@@ -92,7 +90,7 @@ class LastModule final : public xmppd::Module {
         xmppd::log::error("last: cannot record the logout of ", account.bare_str(), ": ", e.what());
       }
     };
-    boost::asio::co_spawn(ctx_->executor(), std::move(task), boost::asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   xmppd::ModuleContext* ctx_ = nullptr;

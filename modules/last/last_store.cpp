@@ -24,12 +24,6 @@ Database& migrated(Database& db) {
   return db;
 }
 
-// Rewinds a reused statement however the call using it ends.
-struct ResetOnExit {
-  Statement& statement;
-  ~ResetOnExit() { statement.reset(); }
-};
-
 }  // namespace
 
 LastStore::LastStore(Database& db)
@@ -40,14 +34,14 @@ LastStore::LastStore(Database& db)
                   "ON CONFLICT(domain, username) DO UPDATE SET logout_at = excluded.logout_at") {}
 
 std::optional<std::int64_t> LastStore::logout_time(const std::string& user, const std::string& domain) {
-  ResetOnExit reset{select_};
+  xmppd::storage::StatementUse reset(select_);
   select_.bind(1, domain).bind(2, user);
   if (!select_.step()) return std::nullopt;
   return select_.column_int(0);
 }
 
 void LastStore::set_logout_time(const std::string& user, const std::string& domain, std::int64_t unix_time) {
-  ResetOnExit reset{upsert_};
+  xmppd::storage::StatementUse reset(upsert_);
   upsert_.bind(1, domain).bind(2, user).bind(3, unix_time).exec();
 }
 

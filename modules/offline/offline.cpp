@@ -1,11 +1,8 @@
 // XEP-0160 offline messages: a chat or normal message for an account with no available
 // resource is stored (with a XEP-0203 delay stamp) and handed to the account's next
 // session that becomes available with a non-negative priority.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 #include <charconv>
-#include <ctime>
 #include <memory>
 #include <string>
 
@@ -43,16 +40,6 @@ Disposition disposition(const Element& message) {
     return Disposition::store;  // a body, a subject, or any other payload
   }
   return Disposition::drop;
-}
-
-// XEP-0082 DateTime in UTC.
-std::string utc_stamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 int priority_of(const Element& presence) {
@@ -101,7 +88,7 @@ class OfflineModule final : public xmppd::Module {
     if (!already_stamped) {
       Element& delay = stamped.add_child("delay", kDelay);
       delay.set_attr("from", ctx_->host());
-      delay.set_attr("stamp", utc_stamp());
+      delay.set_attr("stamp", xmppd::stanza::datetime());
     }
     auto task = [this, original = message, text = stamped.str(xmppd::ns::kClient),
                  to = std::move(to)]() -> boost::asio::awaitable<void> {
@@ -119,7 +106,7 @@ class OfflineModule final : public xmppd::Module {
         co_return xmppd::log::debug("offline: stored message '", original.attr_or("id"), "' for ", to.bare_str());
       if (xmppd::stanza::may_reply_with_error(original)) ctx_->send(xmppd::stanza::error(original, condition));
     };
-    boost::asio::co_spawn(ctx_->executor(), std::move(task), boost::asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   // Messages are deleted in the same storage task that reads them: the session is bound,
@@ -147,7 +134,7 @@ class OfflineModule final : public xmppd::Module {
         ctx_->send(std::move(*message));
       }
     };
-    boost::asio::co_spawn(ctx_->executor(), std::move(task), boost::asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   xmppd::ModuleContext* ctx_ = nullptr;

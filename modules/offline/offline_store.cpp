@@ -26,12 +26,6 @@ Database& migrated(Database& db) {
   return db;
 }
 
-// Rewinds a reused statement however the call using it ends.
-struct ResetOnExit {
-  Statement& statement;
-  ~ResetOnExit() { statement.reset(); }
-};
-
 }  // namespace
 
 OfflineStore::OfflineStore(Database& db)
@@ -45,13 +39,13 @@ bool OfflineStore::add(const std::string& user, const std::string& domain, const
                        std::int64_t max_messages) {
   Database::Transaction tx(db_);
   {
-    ResetOnExit reset{count_};
+    xmppd::storage::StatementUse reset(count_);
     count_.bind(1, domain).bind(2, user).step();
     if (count_.column_int(0) >= max_messages) return false;
   }
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
   {
-    ResetOnExit reset{insert_};
+    xmppd::storage::StatementUse reset(insert_);
     insert_.bind(1, domain).bind(2, user).bind(3, std::int64_t(now.count())).bind(4, stanza).exec();
   }
   tx.commit();
@@ -63,7 +57,7 @@ std::vector<std::string> OfflineStore::take_all(const std::string& user, const s
   std::vector<std::string> stanzas;
   std::int64_t last_id = 0;
   {
-    ResetOnExit reset{select_};
+    xmppd::storage::StatementUse reset(select_);
     select_.bind(1, domain).bind(2, user);
     while (select_.step()) {
       last_id = select_.column_int(0);
@@ -72,7 +66,7 @@ std::vector<std::string> OfflineStore::take_all(const std::string& user, const s
   }
   if (stanzas.empty()) return stanzas;
   {
-    ResetOnExit reset{delete_};
+    xmppd::storage::StatementUse reset(delete_);
     delete_.bind(1, domain).bind(2, user).bind(3, last_id).exec();
   }
   tx.commit();

@@ -4,7 +4,6 @@
 // Subscription stanzas are handled on both sides: the sender's in the outgoing hook, the
 // recipient's in the incoming hook. Each side's roster changes on the storage thread
 // before the stanza moves on, so the two rosters agree once it has been delivered.
-#include <boost/asio/co_spawn.hpp>
 
 #include <atomic>
 #include <exception>
@@ -101,7 +100,7 @@ class PresenceModule final : public Module {
         Element unavailable("presence", ns::kClient);
         unavailable.set_attr("type", "unavailable");
         unavailable.set_attr("from", e.jid.str());
-        spawn(broadcast_unavailable(e.jid, std::move(unavailable), std::move(*directed)));
+        ctx_->spawn(broadcast_unavailable(e.jid, std::move(unavailable), std::move(*directed)));
       }
       return HookResult::pass;
     });
@@ -114,9 +113,9 @@ class PresenceModule final : public Module {
     Element presence = e.presence;
     if (presence.attr_or("type").empty()) {
       bool initial = table_.set_available(e.from, presence);
-      spawn(broadcast_available(e.from, std::move(presence), initial));
+      ctx_->spawn(broadcast_available(e.from, std::move(presence), initial));
     } else if (auto directed = table_.set_unavailable(e.from)) {
-      spawn(broadcast_unavailable(e.from, std::move(presence), std::move(*directed)));
+      ctx_->spawn(broadcast_unavailable(e.from, std::move(presence), std::move(*directed)));
     }
   }
 
@@ -131,7 +130,7 @@ class PresenceModule final : public Module {
       Element stanza = e.stanza;
       stanza.set_attr("from", user.str());
       stanza.set_attr("to", contact.str());
-      spawn(outbound_subscription(std::move(stanza), user, contact, *subscription));
+      ctx_->spawn(outbound_subscription(std::move(stanza), user, contact, *subscription));
       return HookResult::handled;
     }
     if (type.empty() || type == "unavailable") table_.directed(e.from, e.to.str(), type.empty());
@@ -150,11 +149,11 @@ class PresenceModule final : public Module {
       Element stanza = e.stanza;
       stanza.set_attr("from", e.from.bare().str());
       stanza.set_attr("to", e.to.bare().str());
-      spawn(inbound_subscription(std::move(stanza), e.to.bare(), e.from.bare(), *subscription));
+      ctx_->spawn(inbound_subscription(std::move(stanza), e.to.bare(), e.from.bare(), *subscription));
       return HookResult::handled;
     }
     if (type == "probe") {
-      spawn(answer_probe(e.from, e.to.bare()));
+      ctx_->spawn(answer_probe(e.from, e.to.bare()));
       return HookResult::handled;
     }
     return HookResult::pass;
@@ -300,17 +299,6 @@ class PresenceModule final : public Module {
       std::string id = "presence-push-" + std::to_string(++push_ids_);
       ctx_->send(storage::roster_push(user.str(), r.str(), std::move(id), storage::roster_item_element(item), version));
     }
-  }
-
-  void spawn(asio::awaitable<void> task) {
-    asio::co_spawn(ctx_->executor(), std::move(task), [](std::exception_ptr error) {
-      if (!error) return;
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        log::error("presence: ", e.what());
-      }
-    });
   }
 
   ModuleContext* ctx_ = nullptr;

@@ -1,7 +1,5 @@
 // XEP-0049 Private XML Storage: an account keeps namespaced XML fragments on the server,
 // readable and writable by that account only.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 #include <memory>
 #include <optional>
@@ -93,7 +91,7 @@ class PrivateModule final : public xmppd::Module {
       reply.add_child("query", kPrivate).add_child(fragment ? std::move(*fragment) : empty);
       ctx_->send(std::move(reply));
     };
-    boost::asio::co_spawn(ctx_->executor(), std::move(task), boost::asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   // §3: at least one namespaced element (not-acceptable otherwise); the account's fragments
@@ -123,7 +121,7 @@ class PrivateModule final : public xmppd::Module {
       if (!stored) co_return ctx_->send(error_reply(iq, "not-acceptable", "Private storage quota exceeded"));
       ctx_->send(xmppd::stanza::iq_result(iq));
     };
-    boost::asio::co_spawn(ctx_->executor(), std::move(task), boost::asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   xmppd::ModuleContext* ctx_ = nullptr;

@@ -24,12 +24,6 @@ Database& migrated(Database& db) {
   return db;
 }
 
-// Rewinds a reused statement however the call using it ends.
-struct ResetOnExit {
-  Statement& statement;
-  ~ResetOnExit() { statement.reset(); }
-};
-
 }  // namespace
 
 PrivateStore::PrivateStore(Database& db)
@@ -42,7 +36,7 @@ PrivateStore::PrivateStore(Database& db)
 
 std::optional<std::string> PrivateStore::get(const std::string& user, const std::string& domain,
                                              const std::string& name, const std::string& ns) {
-  ResetOnExit reset{select_};
+  xmppd::storage::StatementUse reset(select_);
   select_.bind(1, domain).bind(2, user).bind(3, ns).bind(4, name);
   if (!select_.step()) return std::nullopt;
   return select_.column_text(0);
@@ -52,13 +46,13 @@ bool PrivateStore::set(const std::string& user, const std::string& domain, const
                        std::int64_t max_bytes) {
   Database::Transaction tx(db_);
   for (const Fragment& f : fragments) {
-    ResetOnExit reset{upsert_};
+    xmppd::storage::StatementUse reset(upsert_);
     upsert_.bind(1, domain).bind(2, user).bind(3, f.ns).bind(4, f.name).bind(5, f.xml).exec();
   }
   // Measured after the replacement, so replacing a fragment counts only its new size.
   std::int64_t total = 0;
   {
-    ResetOnExit reset{total_};
+    xmppd::storage::StatementUse reset(total_);
     total_.bind(1, domain).bind(2, user).step();
     total = total_.column_int(0);
   }

@@ -1,8 +1,6 @@
 // XEP-0077: In-Band Registration. Before authentication: create an account (when the
 // host allows it, a few per client address and hour). After: change one's password, or
 // delete one's account.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 #include <functional>
 #include <memory>
@@ -86,7 +84,7 @@ class RegisterModule final : public xmppd::Module {
       if (!*created) co_return reply(xmppd::stanza::error(iq, "conflict", "That username is taken"));
       reply(xmppd::stanza::iq_result(iq));
     };
-    asio::co_spawn(ctx_->executor(), std::move(task), asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   static Element registration_form(const Element& iq) {
@@ -144,7 +142,7 @@ class RegisterModule final : public xmppd::Module {
       }
       ctx_->send(changed ? xmppd::stanza::iq_result(iq) : xmppd::stanza::error(iq, "internal-server-error"));
     };
-    asio::co_spawn(ctx_->executor(), std::move(task), asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   // §3.2: the account and (through the storage's cascades) all its data go; then its
@@ -161,7 +159,7 @@ class RegisterModule final : public xmppd::Module {
       ctx_->send(xmppd::stanza::iq_result(iq));
       ctx_->account_deleted(account);
     };
-    asio::co_spawn(ctx_->executor(), std::move(task), asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   xmppd::ModuleContext* ctx_ = nullptr;

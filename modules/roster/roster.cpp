@@ -1,7 +1,6 @@
 // RFC 6121 §2: the roster (jabber:iq:roster get/set, roster pushes to interested
 // resources) with XEP-0237 roster versioning. Subscription states change in the presence
 // module; both keep the roster in the core's RosterStore.
-#include <boost/asio/co_spawn.hpp>
 
 #include <atomic>
 #include <exception>
@@ -89,7 +88,7 @@ class RosterModule final : public Module {
       std::lock_guard lock(mutex_);
       interested_.insert(from->str());
     }
-    spawn(get(std::move(iq), from->bare()));
+    ctx_->spawn(get(std::move(iq), from->bare()));
   }
 
   asio::awaitable<void> get(Element iq, Jid user) {
@@ -116,8 +115,8 @@ class RosterModule final : public Module {
     if (auto* rejected = std::get_if<Rejection>(&request))
       return ctx_->send(stanza::error(iq, rejected->condition, rejected->text));
     RosterSet set = std::get<RosterSet>(std::move(request));
-    if (set.remove) spawn(remove(std::move(iq), from->bare(), set.contact));
-    else spawn(update(std::move(iq), from->bare(), std::move(set)));
+    if (set.remove) ctx_->spawn(remove(std::move(iq), from->bare(), set.contact));
+    else ctx_->spawn(update(std::move(iq), from->bare(), std::move(set)));
   }
 
   asio::awaitable<void> update(Element iq, Jid user, RosterSet set) {
@@ -183,17 +182,6 @@ class RosterModule final : public Module {
       std::string id = "roster-push-" + std::to_string(++push_ids_);
       ctx_->send(storage::roster_push(user.str(), r.str(), std::move(id), item, version));
     }
-  }
-
-  void spawn(asio::awaitable<void> task) {
-    asio::co_spawn(ctx_->executor(), std::move(task), [](std::exception_ptr error) {
-      if (!error) return;
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        log::error("roster: ", e.what());
-      }
-    });
   }
 
   ModuleContext* ctx_ = nullptr;

@@ -1,7 +1,5 @@
 // XEP-0054 vcard-temp: each account stores one vCard, which its owner sets and anyone on
 // the server may read (the server answers for the account).
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 #include <memory>
 #include <optional>
@@ -66,7 +64,7 @@ class VcardModule final : public xmppd::Module {
       reply.add_child(vcard ? std::move(*vcard) : Element("vCard", kVcard));
       ctx_->send(std::move(reply));
     };
-    boost::asio::co_spawn(ctx_->executor(), std::move(task), boost::asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   // §3.2: only the owner may set; a vCard over max_bytes (serialized) is refused with
@@ -93,7 +91,7 @@ class VcardModule final : public xmppd::Module {
       }
       ctx_->send(xmppd::stanza::iq_result(iq));
     };
-    boost::asio::co_spawn(ctx_->executor(), std::move(task), boost::asio::detached);
+    ctx_->spawn(std::move(task));
   }
 
   xmppd::ModuleContext* ctx_ = nullptr;

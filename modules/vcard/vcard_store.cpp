@@ -24,12 +24,6 @@ Database& migrated(Database& db) {
   return db;
 }
 
-// Rewinds a reused statement however the call using it ends.
-struct ResetOnExit {
-  Statement& statement;
-  ~ResetOnExit() { statement.reset(); }
-};
-
 }  // namespace
 
 VcardStore::VcardStore(Database& db)
@@ -38,14 +32,14 @@ VcardStore::VcardStore(Database& db)
                   "ON CONFLICT(domain, username) DO UPDATE SET vcard = excluded.vcard") {}
 
 std::optional<std::string> VcardStore::get(const std::string& user, const std::string& domain) {
-  ResetOnExit reset{select_};
+  xmppd::storage::StatementUse reset(select_);
   select_.bind(1, domain).bind(2, user);
   if (!select_.step()) return std::nullopt;
   return select_.column_text(0);
 }
 
 void VcardStore::set(const std::string& user, const std::string& domain, const std::string& vcard) {
-  ResetOnExit reset{upsert_};
+  xmppd::storage::StatementUse reset(upsert_);
   upsert_.bind(1, domain).bind(2, user).bind(3, vcard).exec();  // autocommit: durable on return
 }
 

@@ -3,6 +3,7 @@
 #include <xmppd/namespaces.hpp>
 
 #include <array>
+#include <ctime>
 #include <string>
 #include <utility>
 
@@ -63,6 +64,15 @@ Element error(const Element& stanza, std::string_view condition, std::string_vie
   err.add_child(std::string(condition), ns::kStanzaErrors);
   if (!text.empty()) err.add_child("text", ns::kStanzaErrors).add_text(std::string(text));
   return reply;
+}
+
+std::string datetime(std::chrono::system_clock::time_point when) {
+  std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 bool may_reply_with_error(const Element& stanza) { return stanza.attr_or("type") != "error"; }

@@ -1,11 +1,13 @@
 #include "module/host_context.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 
 #include <algorithm>
 #include <stdexcept>
 
 #include "auth/scram.hpp"
+#include "common/log.hpp"
 #include "router/router.hpp"
 
 namespace xmppd::module {
@@ -58,6 +60,28 @@ void HostContext::set_available(const Jid& full, bool available, int priority) {
 
 std::optional<std::vector<auth::ScramSecret>> HostContext::password_secrets(std::string_view password) const {
   return auth::make_secrets(password, scram_iterations_);
+}
+
+namespace {
+// Completion of a module's coroutine: say what went wrong, in the module's name.
+auto log_failure(std::string module) {
+  return [module = std::move(module)](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      log::error(module, ": ", e.what());
+    }
+  };
+}
+}  // namespace
+
+void HostContext::spawn(std::function<boost::asio::awaitable<void>()> task) {
+  boost::asio::co_spawn(executor_, std::move(task), log_failure(module_));
+}
+
+void HostContext::spawn(boost::asio::awaitable<void> task) {
+  boost::asio::co_spawn(executor_, std::move(task), log_failure(module_));
 }
 
 void HostContext::account_deleted(const Jid& bare) {

@@ -18,7 +18,7 @@ class HostContext final : public ModuleContext {
               std::shared_ptr<const toml::table> settings, std::string module, std::string file)
       : host_(host), router_(router), storage_(storage), executor_(std::move(executor)),
         scram_iterations_(scram_iterations),
-        config_(std::move(settings), std::move(module), std::move(file)) {}
+        module_(module), config_(std::move(settings), std::move(module), std::move(file)) {}
 
   const std::string& host() const override { return host_.domain; }
   const ModuleConfig& config() const override { return config_; }
@@ -49,6 +49,8 @@ class HostContext final : public ModuleContext {
   storage::StorageThread& storage() override { return storage_; }
   std::optional<std::vector<auth::ScramSecret>> password_secrets(std::string_view password) const override;
   boost::asio::any_io_executor executor() override { return executor_; }
+  void spawn(std::function<boost::asio::awaitable<void>()> task) override;
+  void spawn(boost::asio::awaitable<void> task) override;
   void account_deleted(const Jid& bare) override;
 
  private:
@@ -57,6 +59,7 @@ class HostContext final : public ModuleContext {
   storage::StorageThread& storage_;
   boost::asio::any_io_executor executor_;
   unsigned scram_iterations_;
+  std::string module_;
   ModuleConfig config_;
 };
 

@@ -14,6 +14,7 @@ Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
   auto endpoint = socket_.remote_endpoint(ec);
   remote_address_ = ec ? "?" : endpoint.address().to_string();
   socket_.set_option(tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);  // plain reads happen only once the socket is readable
 }
 
 asio::awaitable<void> Transport::start_tls(asio::ssl::context& ctx) {
@@ -33,7 +34,6 @@ asio::awaitable<std::string_view> Transport::read() {
   for (;;) {
     co_await socket_.async_wait(tcp::socket::wait_read, asio::use_awaitable);
     boost::system::error_code ec;
-    socket_.non_blocking(true);
     std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
     if (ec == asio::error::eof) co_return std::string_view();

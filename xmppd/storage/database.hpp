@@ -48,6 +48,20 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Resets a reused statement when the call using it ends, however it ends, so that no
+// statement keeps a read snapshot open or carries stale bindings into the next call.
+class StatementUse {
+ public:
+  explicit StatementUse(Statement& s) : s_(s) {}
+  ~StatementUse() { s_.reset(); }
+  StatementUse(const StatementUse&) = delete;
+  StatementUse& operator=(const StatementUse&) = delete;
+  Statement* operator->() { return &s_; }
+
+ private:
+  Statement& s_;
+};
+
 class Database {
  public:
   // Opens (creating if needed) with WAL, foreign keys, synchronous=FULL and a busy timeout

@@ -42,19 +42,6 @@ const std::vector<std::string> kRosterMigrations = {
 constexpr const char* kColumns =
     "contact, name, subscription, ask, approved, pending_in, pending_stanza, in_roster";
 
-// Resets a reused statement when the call using it ends, however it ends.
-class Use {
- public:
-  explicit Use(Statement& s) : s_(s) {}
-  ~Use() { s_.reset(); }
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-  Statement* operator->() { return &s_; }
-
- private:
-  Statement& s_;
-};
-
 class SqliteRosterStore final : public RosterStore {
  public:
   explicit SqliteRosterStore(Database& db)
@@ -92,7 +79,7 @@ class SqliteRosterStore final : public RosterStore {
                                  const std::string& contact) override {
     std::optional<RosterItem> found;
     {
-      Use select(select_item_);
+      StatementUse select(select_item_);
       select->bind(1, domain).bind(2, user).bind(3, contact);
       if (select->step()) found = row(select_item_);
     }
@@ -108,7 +95,7 @@ class SqliteRosterStore final : public RosterStore {
     if (!item.in_roster && !item.pending_in) return remove(user, domain, item.jid);
     Database::Transaction tx(db_);
     {
-      Use upsert(upsert_item_);
+      StatementUse upsert(upsert_item_);
       upsert->bind(1, domain).bind(2, user).bind(3, item.jid).bind(4, item.name)
           .bind(5, to_string(item.subscription))
           .bind(6, std::int64_t(item.ask)).bind(7, std::int64_t(item.approved))
@@ -117,11 +104,11 @@ class SqliteRosterStore final : public RosterStore {
           .exec();
     }
     {
-      Use del(delete_groups_);
+      StatementUse del(delete_groups_);
       del->bind(1, domain).bind(2, user).bind(3, item.jid).exec();
     }
     for (std::size_t i = 0; i < item.groups.size(); ++i) {
-      Use insert(insert_group_);
+      StatementUse insert(insert_group_);
       insert->bind(1, domain).bind(2, user).bind(3, item.jid).bind(4, item.groups[i])
           .bind(5, std::int64_t(i)).exec();
     }
@@ -133,7 +120,7 @@ class SqliteRosterStore final : public RosterStore {
   std::int64_t remove(const std::string& user, const std::string& domain, const std::string& contact) override {
     Database::Transaction tx(db_);
     {
-      Use del(delete_item_);  // its groups go with it: ON DELETE CASCADE
+      StatementUse del(delete_item_);  // its groups go with it: ON DELETE CASCADE
       del->bind(1, domain).bind(2, user).bind(3, contact).exec();
     }
     std::int64_t version = bump(user, domain);
@@ -142,13 +129,13 @@ class SqliteRosterStore final : public RosterStore {
   }
 
   std::int64_t version(const std::string& user, const std::string& domain) override {
-    Use select(select_version_);
+    StatementUse select(select_version_);
     select->bind(1, domain).bind(2, user);
     return select->step() ? select->column_int(0) : 0;
   }
 
   std::size_t count(const std::string& user, const std::string& domain) override {
-    Use select(count_items_);
+    StatementUse select(count_items_);
     select->bind(1, domain).bind(2, user);
     select->step();
     return std::size_t(select->column_int(0));
@@ -171,7 +158,7 @@ class SqliteRosterStore final : public RosterStore {
   std::vector<RosterItem> select_rows(Statement& statement, const std::string& user, const std::string& domain) {
     std::vector<RosterItem> rows;
     {
-      Use select(statement);
+      StatementUse select(statement);
       select->bind(1, domain).bind(2, user);
       while (select->step()) rows.push_back(row(statement));
     }
@@ -180,7 +167,7 @@ class SqliteRosterStore final : public RosterStore {
   }
 
   std::vector<std::string> groups(const std::string& user, const std::string& domain, const std::string& contact) {
-    Use select(select_groups_);
+    StatementUse select(select_groups_);
     select->bind(1, domain).bind(2, user).bind(3, contact);
     std::vector<std::string> names;
     while (select->step()) names.push_back(select->column_text(0));
@@ -189,7 +176,7 @@ class SqliteRosterStore final : public RosterStore {
 
   std::int64_t bump(const std::string& user, const std::string& domain) {
     {
-      Use upsert(bump_version_);
+      StatementUse upsert(bump_version_);
       upsert->bind(1, domain).bind(2, user).exec();
     }
     return version(user, domain);

@@ -26,20 +26,6 @@ const std::vector<std::string> kAccountMigrations = {
        ) WITHOUT ROWID;)",
 };
 
-// Resets a reused statement when the call using it ends, however it ends, so that no
-// statement keeps a read snapshot open or carries stale bindings into the next call.
-class Use {
- public:
-  explicit Use(Statement& s) : s_(s) {}
-  ~Use() { s_.reset(); }
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-  Statement* operator->() { return &s_; }
-
- private:
-  Statement& s_;
-};
-
 class SqliteAccountStore final : public AccountStore {
  public:
   explicit SqliteAccountStore(Database& db)
@@ -62,7 +48,7 @@ class SqliteAccountStore final : public AccountStore {
     Database::Transaction tx(db_);
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::system_clock::now().time_since_epoch());
-    Use insert(insert_account_);
+    StatementUse insert(insert_account_);
     if (insert->bind(1, domain).bind(2, user).bind(3, std::int64_t(now.count())).exec() == 0)
       return false;
     insert_secrets(user, domain, secrets);
@@ -71,7 +57,7 @@ class SqliteAccountStore final : public AccountStore {
   }
 
   std::optional<Secrets> secrets(const std::string& user, const std::string& domain) override {
-    Use select(select_secrets_);
+    StatementUse select(select_secrets_);
     select->bind(1, domain).bind(2, user);
     if (!select->step()) return std::nullopt;
     Secrets result;
@@ -91,7 +77,7 @@ class SqliteAccountStore final : public AccountStore {
   bool set_secrets(const std::string& user, const std::string& domain, const Secrets& secrets) override {
     Database::Transaction tx(db_);
     if (!exists(user, domain)) return false;
-    Use del(delete_secrets_);
+    StatementUse del(delete_secrets_);
     del->bind(1, domain).bind(2, user).exec();
     insert_secrets(user, domain, secrets);
     tx.commit();
@@ -99,17 +85,17 @@ class SqliteAccountStore final : public AccountStore {
   }
 
   bool remove(const std::string& user, const std::string& domain) override {
-    Use del(delete_account_);  // the secrets go with it: ON DELETE CASCADE
+    StatementUse del(delete_account_);  // the secrets go with it: ON DELETE CASCADE
     return del->bind(1, domain).bind(2, user).exec() > 0;
   }
 
   bool exists(const std::string& user, const std::string& domain) override {
-    Use select(account_exists_);
+    StatementUse select(account_exists_);
     return select->bind(1, domain).bind(2, user).step();
   }
 
   std::vector<std::string> list(const std::string& domain) override {
-    Use select(list_accounts_);
+    StatementUse select(list_accounts_);
     select->bind(1, domain);
     std::vector<std::string> users;
     while (select->step()) users.push_back(select->column_text(0));
@@ -119,7 +105,7 @@ class SqliteAccountStore final : public AccountStore {
  private:
   void insert_secrets(const std::string& user, const std::string& domain, const Secrets& secrets) {
     for (const auth::ScramSecret& s : secrets) {
-      Use insert(insert_secret_);
+      StatementUse insert(insert_secret_);
       insert->bind(1, domain).bind(2, user).bind(3, s.mechanism)
           .bind(4, std::int64_t(s.iterations))
           .bind_blob(5, s.salt).bind_blob(6, s.stored_key).bind_blob(7, s.server_key)

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Runs the xmppd benchmark scenarios and prints one table. See docs/performance.md.
+#
+#   bench/run.sh [--build DIR] [--quick] [--fresh] [--keep]
+#
+# The server runs pinned to CPU 0 with one worker thread, the generator pinned to CPU 1.
+# Sizes come from the environment (defaults in brackets):
+#   ACCOUNTS [1000]  LOGIN_N [2000]  IDLE_N [5000]  IDLE_TLS_N [2000]
+#   TP_CONFIGS ["200x16 20x64"] (throughput runs, PAIRSxWINDOW)  TP_SECS [10]
+#   LAT_PAIRS [100]  LAT_RATES ["1000 10000"]  LAT_SECS [10]
+#   SCENARIOS ["idle idle-tls login throughput latency calibrate"]  SERVER_CPU [0]  GEN_CPU [1]
+#   (calibrate: throughput and latency at the highest LAT_RATES against bench/fakexmppd, a trivial
+#   mirror server, to show what the generator itself can do on this machine)
+#   XMPPBENCH_CACHE [/tmp/xmppbench-cache]: accounts (database + SCRAM key cache) kept between runs,
+#   because creating them one xmppctl call at a time is the slowest part of a first run.
+# Connection i logs in as account bench<i % ACCOUNTS> with resource r<i>, so IDLE_N and LOGIN_N
+# may exceed ACCOUNTS (several resources per account); the message pairs need distinct accounts.
+set -euo pipefail
+shopt -s extglob
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${XMPPD_BUILD:-$here/../build}
+quick=0 fresh=0 keep=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --quick) quick=1; shift ;;
+    --fresh) fresh=1; shift ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+build=$(cd "$build" && pwd)
+XMPPD=${XMPPD:-$build/xmppd/xmppd}
+XMPPCTL=${XMPPCTL:-$build/tools/xmppctl/xmppctl}
+XMPPBENCH=${XMPPBENCH:-$build/bench/xmppbench}
+FAKEXMPPD=${FAKEXMPPD:-$build/bench/fakexmppd}
+for b in "$XMPPD" "$XMPPCTL" "$XMPPBENCH"; do
+  [ -x "$b" ] || { echo "run.sh: $b not found; build xmppd, xmppctl and xmppbench first" >&2; exit 1; }
+done
+
+if [ $quick = 1 ]; then  # a smoke run of a few seconds (CI)
+  : "${ACCOUNTS:=40}" "${LOGIN_N:=40}" "${IDLE_N:=40}" "${IDLE_TLS_N:=20}" "${TP_CONFIGS:=10x16}" "${TP_SECS:=1}"
+  : "${LAT_PAIRS:=10}" "${LAT_RATES:=500}" "${LAT_SECS:=1}"
+fi
+ACCOUNTS=${ACCOUNTS:-1000} LOGIN_N=${LOGIN_N:-2000} IDLE_N=${IDLE_N:-5000} IDLE_TLS_N=${IDLE_TLS_N:-2000}
+TP_CONFIGS=${TP_CONFIGS:-"200x16 20x64"} TP_SECS=${TP_SECS:-10}
+LAT_PAIRS=${LAT_PAIRS:-100} LAT_RATES=${LAT_RATES:-"1000 10000"} LAT_SECS=${LAT_SECS:-10}
+SCENARIOS=${SCENARIOS:-"idle idle-tls login throughput latency calibrate"}
+SERVER_CPU=${SERVER_CPU:-0} GEN_CPU=${GEN_CPU:-1}
+cache_root=${XMPPBENCH_CACHE:-/tmp/xmppbench-cache}
+for p in ${TP_CONFIGS//x*([0-9])/} $LAT_PAIRS; do
+  if [ $((2 * p)) -gt "$ACCOUNTS" ]; then
+    echo "run.sh: ACCOUNTS ($ACCOUNTS) must be at least twice the number of pairs ($p)" >&2; exit 2
+  fi
+done
+
+tmp=$(mktemp -d /tmp/xmppbench.XXXXXX)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ $keep = 0 ]; then rm -rf "$tmp"; else echo "kept $tmp"; fi
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cfg=$tmp/xmppd.toml
+cat > "$cfg" <<EOF
+[server]
+data_dir = "$tmp/data"
+threads = 1
+
+[log]
+level = "warn"
+
+[c2s]
+require_encryption = false
+
+[[c2s.listen]]
+address = "127.0.0.1"
+port = $port
+tls = "starttls"
+
+[auth]
+mechanisms = ["SCRAM-SHA-1", "PLAIN"]
+scram_iterations = 4096
+max_failures = 1000
+failure_window = 1
+
+[hosts."localhost"]
+EOF
+
+# Accounts: from the cache, or created now (and cached).
+cache=$cache_root/accounts-$ACCOUNTS
+if [ $fresh = 1 ]; then rm -rf "$cache"; fi
+if [ -f "$cache/complete" ]; then
+  cp -a "$cache/data" "$tmp/data"
+  cp "$cache/scram-keys" "$tmp/scram-keys" 2>/dev/null || true
+  echo "accounts: $ACCOUNTS from $cache"
+else
+  mkdir -p "$tmp/data"
+  start=$(date +%s.%N)
+  # Two at a time: each xmppctl call derives two SCRAM secrets and commits one transaction.
+  seq 0 $((ACCOUNTS - 1)) | xargs -P2 -I{} "$XMPPCTL" --config "$cfg" adduser "bench{}@localhost" --password benchpass \
+    > "$tmp/adduser.log" 2>&1 || { tail -5 "$tmp/adduser.log" >&2; exit 1; }
+  end=$(date +%s.%N)
+  echo "accounts: created $ACCOUNTS with xmppctl in $(echo "$end - $start" | bc) s" \
+       "($(echo "scale=1; $ACCOUNTS / ($end - $start)" | bc)/s)"
+fi
+
+start_server() {  # $1: log name; $2: "fake" for the calibration server
+  if [ "${2:-}" = fake ]; then
+    taskset -c "$SERVER_CPU" "$FAKEXMPPD" --port "$port" --seconds 300 > "$tmp/server-$1.log" 2>&1 &
+  else
+    taskset -c "$SERVER_CPU" "$XMPPD" --config "$cfg" > "$tmp/server-$1.log" 2>&1 &
+  fi
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "run.sh: the server did not start:" >&2; tail -5 "$tmp/server-$1.log" >&2; exit 1
+}
+stop_server() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+bench() {  # runs the generator on its core against the running server; prints the RESULT line
+  taskset -c "$GEN_CPU" "$XMPPBENCH" --port "$port" --server-pid "$server_pid" --accounts "$ACCOUNTS" \
+    --cache "$keys" "$@" 2> "$tmp/bench.err" | grep '^RESULT' || true
+  if [ -s "$tmp/bench.err" ]; then sed 's/^/  generator: /' "$tmp/bench.err" | head -5 >&2; fi
+}
+
+# The generator caches the PBKDF2 result per account; fill that cache before measuring.
+keys=$tmp/scram-keys
+start_server prime
+if [ ! -f "$tmp/scram-keys" ] || [ "$(wc -l < "$tmp/scram-keys")" -lt "$ACCOUNTS" ]; then
+  bench --scenario prime --clients "$ACCOUNTS" --concurrency 50 > /dev/null
+fi
+stop_server
+if [ ! -f "$cache/complete" ]; then
+  mkdir -p "$cache" && rm -rf "$cache/data" && cp -a "$tmp/data" "$cache/data"
+  cp "$tmp/scram-keys" "$cache/scram-keys" 2>/dev/null || true
+  touch "$cache/complete"
+fi
+
+results=()
+run() {  # $1: row name; rest: generator arguments. Each scenario gets a fresh server.
+  local name=$1; shift
+  start_server "$name" "$([[ $name == calib* ]] && echo fake)"
+  sleep 0.5
+  local line
+  line=$(bench --label "$name" "$@")
+  stop_server
+  if [ -z "$line" ]; then line="RESULT label=$name error=no_result"; fi
+  echo "$line"
+  results+=("$line")
+}
+
+for s in $SCENARIOS; do
+  case $s in
+    idle) run "idle-$IDLE_N" --scenario idle --clients "$IDLE_N" ;;
+    idle-tls) run "idle-tls-$IDLE_TLS_N" --scenario idle --clients "$IDLE_TLS_N" --tls ;;
+    login) run "login-$LOGIN_N" --scenario login --clients "$LOGIN_N" ;;
+    throughput) for t in $TP_CONFIGS; do
+                  run "throughput-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" --duration "$TP_SECS"
+                done ;;
+    latency) for r in $LAT_RATES; do
+               run "latency-$r" --scenario latency --pairs "$LAT_PAIRS" --rate "$r" --duration "$LAT_SECS"
+             done ;;
+    calibrate)
+      [ -x "$FAKEXMPPD" ] || { echo "run.sh: $FAKEXMPPD not found, skipping calibrate" >&2; continue; }
+      keys=$tmp/fake-keys  # the mirror uses its own salt
+      top_rate=$(echo $LAT_RATES | tr ' ' '\n' | sort -n | tail -1)
+      t=${TP_CONFIGS%% *}
+      run "calib-throughput-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" --duration "$TP_SECS"
+      run "calib-latency-$top_rate" --scenario latency --pairs "$LAT_PAIRS" --rate "$top_rate" --duration "$LAT_SECS"
+      keys=$tmp/scram-keys ;;
+    *) echo "run.sh: unknown scenario $s" >&2 ;;
+  esac
+done
+
+echo
+echo "xmppd benchmark, $(date -u +%Y-%m-%dT%H:%MZ), server on CPU $SERVER_CPU (1 thread), generator on CPU $GEN_CPU"
+echo "(in parentheses: the same rate per second of server CPU time; srv_cpu/gen_cpu: % of one core; load: 1-min load average)"
+failed=0
+printf '%-24s %-30s %-44s %7s %7s %6s %s\n' scenario figure detail srv_cpu gen_cpu load flags
+for line in "${results[@]}"; do
+  get() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
+  label=$(get label); sc=$(get scenario)
+  flags=""
+  [ "$(get gen_bound)" = yes ] && flags="GENERATOR-BOUND "
+  [ "$(get logins_failed)" != 0 ] && flags+="login-failures=$(get logins_failed) "
+  [ "$(get dropped)" != 0 ] && flags+="dropped=$(get dropped) "
+  [ -n "$(get error)" ] && flags+="error=$(get error) "
+  for k in lost bounced misdelivered; do v=$(get $k); [ -n "$v" ] && [ "$v" != 0 ] && flags+="$k=$v "; done
+  [ -n "${flags//GENERATOR-BOUND /}" ] && failed=1
+  case $sc in
+    idle) fig="$(get kb_per_session) KB/session"
+          det="rss $(get rss_before_kb)->$(get rss_after_kb) KB, $(get sessions) sessions" ;;
+    login) fig="$(get logins_per_s) logins/s ($(get per_server_cpu_s))"
+           det="$(get sessions) sessions, login p50 $(get login_p50_ms) ms p99 $(get login_p99_ms) ms" ;;
+    throughput) fig="$(get delivered_per_s) msg/s ($(get per_server_cpu_s))"
+                det="$(get pairs) pairs, window $(get window), lost $(get lost), $(get msgs_per_write) msg/write" ;;
+    latency) fig="p99 $(get p99_ms) ms"
+             det="p50 $(get p50_ms) p90 $(get p90_ms) max $(get max_ms) ms, lost $(get lost)" ;;
+    *) fig="-"; det="-" ;;
+  esac
+  printf '%-24s %-30s %-44s %7s %7s %6s %s\n' "$label" "$fig" "$det" "$(get server_cpu_pct)" "$(get gen_cpu_pct)" \
+    "$(get loadavg)" "$flags"
+done
+if [ $failed = 1 ]; then echo "run.sh: some scenarios failed (see flags)" >&2; exit 1; fi

@@ -1,0 +1,809 @@
+// xmppbench: load generator for xmppd (and any XMPP server), on Boost.Asio.
+//
+// One thread, one io_context; every connection is a C++20 coroutine for its login, then a
+// read loop. Writes are coalesced (one write per connection per batch of work) and incoming
+// data is not parsed as XML: a small scanner finds complete top-level elements and the
+// message handler only looks at the <body>. See docs/performance.md.
+//
+// Scenarios: login, idle, throughput, latency (and prime: log every account in once to fill
+// the SCRAM key cache). Every loop is bounded by a count or by the global deadline, which
+// closes every socket and so ends every coroutine.
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scram_client.hpp"
+#include "xml_scan.hpp"
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+using bench::Ev;
+using bench::child_text;
+using bench::compact;
+using bench::inner_text;
+using bench::next_event;
+
+namespace {
+
+// Options ------------------------------------------------------------------------------------
+
+struct Options {
+  std::string scenario = "login";
+  std::string host = "127.0.0.1";
+  int port = 5222;
+  std::string domain = "localhost";
+  std::string user_prefix = "bench";
+  std::string password = "benchpass";
+  int accounts = 0;        // distinct accounts; connection i logs in as prefix<i % accounts>
+  int clients = 1000;      // login, idle, prime
+  int pairs = 100;         // throughput, latency
+  int window = 16;         // throughput: outstanding messages per sender
+  double rate = 1000;      // latency: total messages per second
+  double duration = 10;    // seconds measured (throughput, latency)
+  double warmup = 1;       // seconds before measuring (throughput, latency)
+  double settle = 2;       // idle: seconds to wait before sampling RSS
+  double hold = 0;         // idle: seconds to keep the sessions after sampling
+  int concurrency = 100;   // logins in flight
+  int sources = 16;        // source addresses 127.0.0.2 ...
+  int payload = 0;         // extra body bytes per message
+  int server_pid = 0;
+  bool tls = false;
+  std::string cache;       // SCRAM key cache file
+  double timeout = 0;      // overall limit in seconds; 0: derived from the scenario
+  std::string label;
+};
+
+[[noreturn]] void usage(const char* msg = nullptr) {
+  if (msg) std::cerr << "xmppbench: " << msg << "\n";
+  std::cerr <<
+      "usage: xmppbench --scenario login|idle|throughput|latency|prime [options]\n"
+      "  --host A (127.0.0.1; loopback only)  --port P (5222)  --domain D (localhost)\n"
+      "  --user-prefix S (bench)  --password P (benchpass)  --accounts N (default: one per connection)\n"
+      "  --clients N (1000)  --concurrency C (100 logins in flight)  --sources S (16: 127.0.0.2..)\n"
+      "  --pairs P (100)  --window K (16)  --rate R msg/s (1000)  --duration D s (10)  --warmup W s (1)\n"
+      "  --payload BYTES (0)  --settle S (2)  --hold S (0)\n"
+      "  --server-pid PID (sample its CPU and RSS)  --tls (STARTTLS + PLAIN instead of SCRAM-SHA-1)\n"
+      "  --cache FILE (SCRAM key cache)  --timeout S (overall limit)  --label TEXT\n";
+  std::exit(2);
+}
+
+Options parse_args(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) usage(("missing value for " + std::string(a)).c_str());
+      return argv[++i];
+    };
+    auto num = [&]() -> double {
+      std::string v = val();
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end) usage(("not a number: " + v).c_str());
+      return d;
+    };
+    if (a == "--scenario") o.scenario = val();
+    else if (a == "--host") o.host = val();
+    else if (a == "--port") o.port = static_cast<int>(num());
+    else if (a == "--domain") o.domain = val();
+    else if (a == "--user-prefix") o.user_prefix = val();
+    else if (a == "--password") o.password = val();
+    else if (a == "--accounts") o.accounts = static_cast<int>(num());
+    else if (a == "--clients") o.clients = static_cast<int>(num());
+    else if (a == "--pairs") o.pairs = static_cast<int>(num());
+    else if (a == "--window") o.window = static_cast<int>(num());
+    else if (a == "--rate") o.rate = num();
+    else if (a == "--duration") o.duration = num();
+    else if (a == "--warmup") o.warmup = num();
+    else if (a == "--settle") o.settle = num();
+    else if (a == "--hold") o.hold = num();
+    else if (a == "--concurrency") o.concurrency = static_cast<int>(num());
+    else if (a == "--sources") o.sources = static_cast<int>(num());
+    else if (a == "--payload") o.payload = static_cast<int>(num());
+    else if (a == "--server-pid") o.server_pid = static_cast<int>(num());
+    else if (a == "--tls") o.tls = true;
+    else if (a == "--cache") o.cache = val();
+    else if (a == "--timeout") o.timeout = num();
+    else if (a == "--label") o.label = val();
+    else if (a == "-h" || a == "--help") usage();
+    else usage(("unknown option " + std::string(a)).c_str());
+  }
+  static const char* scenarios[] = {"login", "idle", "throughput", "latency", "prime"};
+  if (std::find_if(std::begin(scenarios), std::end(scenarios), [&](const char* s) { return o.scenario == s; }) ==
+      std::end(scenarios))
+    usage("unknown scenario");
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(o.host, ec);
+  if (ec || !addr.is_loopback()) usage("--host must be a loopback address");
+  if (o.clients < 1 || o.clients > 1'000'000) usage("--clients out of range");
+  if (o.pairs < 1 || o.pairs > 500'000) usage("--pairs out of range");
+  if (o.window < 1 || o.window > 100'000) usage("--window out of range");
+  if (o.rate <= 0 || o.rate > 10'000'000) usage("--rate out of range");
+  if (o.duration <= 0 || o.duration > 3600 || o.warmup < 0 || o.warmup > 600) usage("--duration/--warmup out of range");
+  if (o.concurrency < 1) o.concurrency = 1;
+  if (o.sources < 1 || o.sources > 60000) usage("--sources out of range");
+  if (o.payload < 0 || o.payload > 100'000) usage("--payload out of range");
+  if (o.settle < 0 || o.settle > 600 || o.hold < 0 || o.hold > 3600) usage("--settle/--hold out of range");
+  return o;
+}
+
+// /proc sampling -------------------------------------------------------------------------------
+
+// utime + stime of a process, in seconds; nullopt when it cannot be read.
+std::optional<double> cpu_seconds(int pid) {
+  std::string path = pid ? "/proc/" + std::to_string(pid) + "/stat" : "/proc/self/stat";
+  std::ifstream in(path);
+  std::string s;
+  if (!in || !std::getline(in, s)) return std::nullopt;
+  auto rp = s.rfind(')');
+  if (rp == std::string::npos) return std::nullopt;
+  std::istringstream fields(s.substr(rp + 2));  // starts at field 3 (state)
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int field = 3; field <= 15 && fields >> f; ++field) {
+    if (field == 14) utime = std::stoull(f);
+    if (field == 15) stime = std::stoull(f);
+  }
+  return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+// VmRSS in KB; nullopt when it cannot be read.
+std::optional<long> rss_kb(int pid) {
+  std::string path = pid ? "/proc/" + std::to_string(pid) + "/status" : "/proc/self/status";
+  std::ifstream in(path);
+  std::string line;
+  for (int n = 0; n < 200 && std::getline(in, line); ++n)
+    if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+  return std::nullopt;
+}
+
+// One-minute load average of the machine: other work competing for the two cores.
+std::string loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string first;
+  if (!(in >> first)) return "?";
+  return first;
+}
+
+struct CpuMark {
+  Clock::time_point at = Clock::now();
+  std::optional<double> server = std::nullopt, self = std::nullopt;
+};
+
+CpuMark cpu_mark(int server_pid) {
+  CpuMark m;
+  m.at = Clock::now();
+  if (server_pid) m.server = cpu_seconds(server_pid);
+  m.self = cpu_seconds(0);
+  return m;
+}
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// Connection ---------------------------------------------------------------------------------
+
+struct Conn {
+  explicit Conn(asio::io_context& io) : sock(io) {}
+  int idx = 0;
+  tcp::socket sock;
+  std::unique_ptr<ssl::stream<tcp::socket&>> tls;
+  // Read side: raw bytes and the scanner's state.
+  std::unique_ptr<char[]> rbuf;
+  size_t rcap = 0, rlen = 0, scan = 0, elem_start = 0;
+  int depth = 0;
+  // Write side: `out` collects, `sending` is in flight.
+  std::string out, sending;
+  bool writing = false, dirty = false, dead = false, ready = false;
+  std::string user, jid;
+  Clock::time_point login_started;
+};
+
+// Latency statistics ------------------------------------------------------------------------
+
+struct Percentiles {
+  double p50 = 0, p90 = 0, p99 = 0, max = 0;  // milliseconds
+};
+
+Percentiles percentiles(std::vector<std::int64_t>& ns) {
+  Percentiles p;
+  if (ns.empty()) return p;
+  std::sort(ns.begin(), ns.end());
+  auto at = [&](double q) { return double(ns[std::min(ns.size() - 1, size_t(q * double(ns.size())))]) / 1e6; };
+  p.p50 = at(0.50);
+  p.p90 = at(0.90);
+  p.p99 = at(0.99);
+  p.max = double(ns.back()) / 1e6;
+  return p;
+}
+
+// The generator ------------------------------------------------------------------------------
+
+class Bench {
+ public:
+  explicit Bench(Options o)
+      : opt_(std::move(o)), ssl_(ssl::context::tls_client), launch_wake_(io_), main_wake_(io_), deadline_(io_) {
+    ssl_.set_verify_mode(ssl::verify_none);  // loopback benchmark against a self-signed certificate
+    SSL_CTX_set_mode(ssl_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+    server_ep_ = tcp::endpoint(asio::ip::make_address(opt_.host), static_cast<unsigned short>(opt_.port));
+    if (!opt_.cache.empty()) cache_.load(opt_.cache);
+    header_ = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+              "xmlns:stream='http://etherx.jabber.org/streams' to='" + opt_.domain + "' version='1.0'>";
+  }
+
+  int run() {
+    asio::co_spawn(io_, main_task(), [this](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          std::cerr << "xmppbench: " << ex.what() << "\n";
+          exit_code_ = 1;
+        }
+      }
+      shutdown();
+    });
+    io_.run();
+    if (!opt_.cache.empty() && cache_.dirty()) cache_.save(opt_.cache);
+    return exit_code_;
+  }
+
+ private:
+  // Plumbing ----------------------------------------------------------------------------------
+
+  awaitable<void> sleep_for(Clock::duration d) {
+    asio::steady_timer t(io_);
+    t.expires_after(d);
+    co_await t.async_wait(asio::as_tuple(use_awaitable));
+  }
+
+  // Waits (bounded by `limit`) until cond() holds; false on timeout or abort.
+  template <class F>
+  awaitable<bool> wait_until(const F& cond, Clock::time_point limit) {
+    for (int spins = 0; spins < 10'000'000; ++spins) {
+      if (cond()) co_return true;
+      auto now = Clock::now();
+      if (now >= limit || aborting_) co_return false;
+      main_wake_.expires_after(std::min<Clock::duration>(50ms, limit - now));
+      co_await main_wake_.async_wait(asio::as_tuple(use_awaitable));
+    }
+    co_return false;
+  }
+
+  void notify() {
+    launch_wake_.cancel();
+    main_wake_.cancel();
+  }
+
+  void shutdown() {
+    aborting_ = true;
+    deadline_.cancel();
+    launch_wake_.cancel();
+    main_wake_.cancel();
+    for (auto& c : conns_) close(*c);
+  }
+
+  void close(Conn& c) {
+    if (c.dead) return;
+    c.dead = true;
+    boost::system::error_code ec;
+    c.sock.close(ec);
+  }
+
+  void queue(Conn& c, std::string_view s) {
+    c.out.append(s);
+    if (!c.dirty) {
+      c.dirty = true;
+      dirty_.push_back(&c);
+    }
+  }
+
+  void flush(Conn& c) {
+    if (c.writing || c.out.empty() || c.dead) return;
+    c.writing = true;
+    std::swap(c.out, c.sending);
+    c.out.clear();
+    ++writes_;
+    auto done = [this, &c](boost::system::error_code ec, size_t) {
+      c.writing = false;
+      c.sending.clear();
+      if (ec) {
+        close(c);
+        return;
+      }
+      flush(c);
+    };
+    if (c.tls)
+      asio::async_write(*c.tls, asio::buffer(c.sending), done);
+    else
+      asio::async_write(c.sock, asio::buffer(c.sending), done);
+  }
+
+  void flush_dirty() {
+    for (size_t i = 0; i < dirty_.size(); ++i) {  // flush() never adds to dirty_
+      dirty_[i]->dirty = false;
+      flush(*dirty_[i]);
+    }
+    dirty_.clear();
+  }
+
+  void send_now(Conn& c, std::string_view s) {
+    c.out.append(s);
+    flush(c);
+  }
+
+  awaitable<void> read_more(Conn& c) {
+    compact(c);
+    if (c.rcap - c.rlen < 512) {
+      size_t cap = std::max<size_t>(c.rcap * 2, 4096);
+      if (cap > (16u << 20)) throw std::runtime_error("element larger than 16 MB");
+      auto nb = std::make_unique<char[]>(cap);
+      if (c.rlen) std::memcpy(nb.get(), c.rbuf.get(), c.rlen);
+      c.rbuf = std::move(nb);
+      c.rcap = cap;
+    }
+    auto buf = asio::buffer(c.rbuf.get() + c.rlen, c.rcap - c.rlen);
+    size_t n = c.tls ? co_await c.tls->async_read_some(buf, use_awaitable)
+                     : co_await c.sock.async_read_some(buf, use_awaitable);
+    ++reads_;
+    const bool filled = n == c.rcap - c.rlen;
+    c.rlen += n;
+    if (filled && c.rcap < 65536) {  // a busy connection gets a bigger buffer: fewer reads
+      auto nb = std::make_unique<char[]>(c.rcap * 2);
+      std::memcpy(nb.get(), c.rbuf.get(), c.rlen);
+      c.rbuf = std::move(nb);
+      c.rcap *= 2;
+    }
+  }
+
+  // Next header/element during login, as a copy; bounded in reads.
+  awaitable<std::pair<Ev, std::string>> next(Conn& c) {
+    for (int reads = 0; reads < 10000; ++reads) {
+      std::string_view v;
+      Ev e = next_event(c, v);
+      if (e == Ev::End) throw std::runtime_error("stream closed by the server");
+      if (e != Ev::None) co_return std::pair<Ev, std::string>{e, std::string(v)};
+      co_await read_more(c);
+    }
+    throw std::runtime_error("too many reads");
+  }
+
+  awaitable<std::string> expect(Conn& c, std::string_view prefix) {
+    for (int skipped = 0; skipped < 16; ++skipped) {
+      auto [ev, el] = co_await next(c);
+      if (ev == Ev::Element && el.starts_with(prefix)) co_return el;
+      if (el.starts_with("<failure") || el.starts_with("<stream:error") || el.starts_with("<error"))
+        throw std::runtime_error("server said: " + el.substr(0, 300));
+    }
+    throw std::runtime_error("expected " + std::string(prefix));
+  }
+
+  awaitable<void> expect_header(Conn& c) {
+    auto [ev, el] = co_await next(c);
+    if (ev != Ev::Header) throw std::runtime_error("expected a stream header, got " + el.substr(0, 200));
+  }
+
+  std::string nonce() {
+    static const char* digits = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    std::string s(24, 'x');
+    for (auto& ch : s) ch = digits[rng_() % 62];
+    return s;
+  }
+
+  // Login: connect, stream, (STARTTLS + PLAIN | SCRAM-SHA-1), restart, bind, presence.
+  awaitable<void> login(Conn& c) {
+    c.login_started = Clock::now();
+    const auto src = asio::ip::address_v4(0x7F000002u + static_cast<std::uint32_t>(c.idx % opt_.sources));
+    c.sock.open(tcp::v4());
+    int one = 1;
+    ::setsockopt(c.sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    c.sock.bind(tcp::endpoint(src, 0));
+    co_await c.sock.async_connect(server_ep_, use_awaitable);
+    c.sock.set_option(tcp::no_delay(true));
+    send_now(c, header_);
+    co_await expect_header(c);
+    co_await expect(c, "<stream:features");
+    if (opt_.tls) {
+      send_now(c, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+      co_await expect(c, "<proceed");
+      c.rlen = c.scan = 0;
+      c.depth = 0;
+      c.tls = std::make_unique<ssl::stream<tcp::socket&>>(c.sock, ssl_);
+      co_await c.tls->async_handshake(ssl::stream_base::client, use_awaitable);
+      send_now(c, header_);
+      co_await expect_header(c);
+      co_await expect(c, "<stream:features");
+      std::string plain = std::string(1, '\0') + c.user + '\0' + opt_.password;
+      send_now(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + bench::base64_encode(plain) +
+                      "</auth>");
+      co_await expect(c, "<success");
+    } else {
+      bench::ScramClient scram(c.user, opt_.password, nonce());
+      send_now(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>" +
+                      bench::base64_encode(scram.client_first()) + "</auth>");
+      std::string challenge = co_await expect(c, "<challenge");
+      auto server_first = bench::base64_decode(inner_text(challenge));
+      if (!server_first) throw std::runtime_error("bad challenge");
+      auto final_msg = scram.client_final(*server_first, cache_);
+      if (!final_msg) throw std::runtime_error("bad server-first-message");
+      send_now(c, "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + bench::base64_encode(*final_msg) +
+                      "</response>");
+      std::string success = co_await expect(c, "<success");
+      auto server_final = bench::base64_decode(inner_text(success));
+      if (!server_final || !scram.verify_server_final(*server_final))
+        throw std::runtime_error("server signature did not verify");
+    }
+    c.depth = 0;  // stream restart: the next header opens a new stream
+    send_now(c, header_);
+    co_await expect_header(c);
+    co_await expect(c, "<stream:features");
+    send_now(c, "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r" +
+                    std::to_string(c.idx) + "</resource></bind></iq>");
+    std::string bound = co_await expect(c, "<iq");
+    if (bound.find("type='result'") == std::string::npos && bound.find("type=\"result\"") == std::string::npos)
+      throw std::runtime_error("bind failed: " + bound.substr(0, 300));
+    c.jid = std::string(child_text(bound, "<jid>", "</jid>"));
+    if (c.jid.empty()) throw std::runtime_error("bind result without a jid");
+    send_now(c, "<presence/>");
+  }
+
+  // One connection: login, then read and dispatch until the socket closes.
+  awaitable<void> session(Conn& c) {
+    bool ok = false;
+    try {
+      co_await login(c);
+      ok = true;
+    } catch (const std::exception& e) {
+      if (failed_++ < 5) std::cerr << "xmppbench: login " << c.user << " failed: " << e.what() << "\n";
+    }
+    --in_flight_;
+    if (!ok) {
+      close(c);
+      notify();
+      co_return;
+    }
+    c.ready = true;
+    ++ready_;
+    login_ns_.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - c.login_started).count());
+    notify();
+    try {
+      for (;;) {  // ends when the socket is closed (scenario end or deadline)
+        std::string_view v;
+        for (Ev e; (e = next_event(c, v)) != Ev::None;) {
+          if (e == Ev::End) throw std::runtime_error("stream closed");
+          if (e == Ev::Element) on_element(c, v);
+        }
+        flush_dirty();
+        co_await read_more(c);
+      }
+    } catch (const std::exception&) {
+    }
+    if (c.ready && !aborting_ && !closing_) ++dropped_;
+    close(c);
+  }
+
+  // Starts sessions [first, first + count) with at most `concurrency` logins in flight.
+  awaitable<void> launch(int first, int count) {
+    for (int i = first; i < first + count && !aborting_; ++i) {
+      for (int spins = 0; in_flight_ >= opt_.concurrency && !aborting_ && spins < 10'000'000; ++spins) {
+        launch_wake_.expires_after(50ms);
+        co_await launch_wake_.async_wait(asio::as_tuple(use_awaitable));
+      }
+      if (aborting_) break;
+      ++in_flight_;
+      ++launched_;
+      asio::co_spawn(io_, session(*conns_[static_cast<size_t>(i)]), asio::detached);
+    }
+  }
+
+  void make_conns(int n) {
+    conns_.reserve(static_cast<size_t>(n));
+    const int accounts = opt_.accounts > 0 ? opt_.accounts : n;
+    for (int i = 0; i < n; ++i) {
+      auto c = std::make_unique<Conn>(io_);
+      c->idx = i;
+      c->user = opt_.user_prefix + std::to_string(i % accounts);
+      conns_.push_back(std::move(c));
+    }
+  }
+
+  // Logs in every connection; returns the time it took.
+  awaitable<Clock::duration> login_all(Clock::time_point limit) {
+    const int n = static_cast<int>(conns_.size());
+    auto t0 = Clock::now();
+    asio::co_spawn(io_, launch(0, n), asio::detached);
+    auto all_done = [this, n] { return ready_ + failed_ >= n; };
+    co_await wait_until(all_done, limit);
+    co_return Clock::now() - t0;
+  }
+
+  // Messages ---------------------------------------------------------------------------------
+
+  // Pair j: sender conns_[2j], receiver conns_[2j+1]. Body: "<pair> <send-ns>".
+  void queue_message(size_t pair, std::int64_t ts) {
+    Conn& s = *conns_[2 * pair];
+    const Conn& r = *conns_[2 * pair + 1];
+    char a[24], b[24];
+    auto* pa = std::to_chars(a, a + sizeof a, pair).ptr;
+    auto* pb = std::to_chars(b, b + sizeof b, ts).ptr;
+    std::string& o = s.out;
+    o.append("<message type='chat' to='").append(r.jid).append("'><body>").append(a, pa).append(" ").append(b, pb);
+    if (!payload_.empty()) o.append(payload_);
+    o.append("</body></message>");
+    if (!s.dirty) {
+      s.dirty = true;
+      dirty_.push_back(&s);
+    }
+    ++sent_;
+    ++outstanding_[pair];
+  }
+
+  void on_element(Conn& c, std::string_view el) {
+    if (!el.starts_with("<message")) return;
+    auto body = child_text(el, "<body>", "</body>");
+    if (body.empty()) return;
+    size_t pair = 0;
+    std::int64_t ts = 0;
+    auto r1 = std::from_chars(body.data(), body.data() + body.size(), pair);
+    if (r1.ec != std::errc() || r1.ptr == body.data() + body.size()) return;
+    auto r2 = std::from_chars(r1.ptr + 1, body.data() + body.size(), ts);
+    if (r2.ec != std::errc() || pair >= outstanding_.size()) return;
+    const std::string_view start_tag = el.substr(0, el.find('>'));
+    if (start_tag.find("type='error'") != std::string_view::npos ||
+        start_tag.find("type=\"error\"") != std::string_view::npos) {
+      ++bounced_;  // the server returned the message: counted as lost, not as delivered
+      return;
+    }
+    if (&c != conns_[2 * pair + 1].get()) {
+      ++misdelivered_;
+      return;
+    }
+    ++received_;
+    --outstanding_[pair];
+    if (scenario_ == 'l') {
+      if (ts >= measure_from_ns_ && ts < measure_to_ns_) latencies_.push_back(now_ns() - ts);
+    } else if (scenario_ == 't' && sending_) {
+      queue_message(pair, 0);
+    }
+  }
+
+  // Scenarios ----------------------------------------------------------------------------------
+
+  struct CpuUse {
+    double server_pct = -1, self_pct = -1;
+  };
+  CpuUse cpu_between(const CpuMark& a, const CpuMark& b) const {
+    CpuUse u;
+    double wall = seconds(b.at - a.at);
+    if (wall <= 0) return u;
+    if (a.server && b.server) u.server_pct = 100.0 * (*b.server - *a.server) / wall;
+    if (a.self && b.self) u.self_pct = 100.0 * (*b.self - *a.self) / wall;
+    return u;
+  }
+
+  // `rate` (per wall second) is also reported per second of server CPU: on a shared machine the
+  // server may not get its whole core, and this figure is steadier than the wall-clock one.
+  std::string cpu_fields(const CpuUse& u, double rate = -1) const {
+    char buf[200];
+    int n = std::snprintf(buf, sizeof buf, " server_cpu_pct=%.0f gen_cpu_pct=%.0f gen_bound=%s", u.server_pct,
+                          u.self_pct, u.self_pct >= 90 ? "yes" : "no");
+    if (rate >= 0 && u.server_pct > 1 && n > 0 && size_t(n) < sizeof buf)
+      std::snprintf(buf + n, sizeof buf - size_t(n), " per_server_cpu_s=%.0f", rate / (u.server_pct / 100));
+    return buf;
+  }
+
+  void result(const std::string& fields) {
+    std::cout << "RESULT scenario=" << opt_.scenario << (opt_.label.empty() ? "" : " label=" + opt_.label) << fields
+              << " logins_failed=" << failed_ << " dropped=" << dropped_
+              << " pbkdf2=" << cache_.derivations() << " loadavg=" << loadavg() << "\n";
+    std::cout.flush();
+  }
+
+  awaitable<void> main_task() {
+    const double auto_timeout =
+        opt_.scenario == "throughput" || opt_.scenario == "latency"
+            ? 60 + opt_.warmup + opt_.duration + opt_.pairs / 100.0
+            : 60 + opt_.clients / 100.0 + opt_.settle + opt_.hold;
+    const auto limit = Clock::now() + std::chrono::milliseconds(
+                                          static_cast<long long>(1000 * (opt_.timeout > 0 ? opt_.timeout : auto_timeout)));
+    deadline_.expires_at(limit);
+    deadline_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      std::cerr << "xmppbench: time limit reached, stopping\n";
+      exit_code_ = 1;
+      shutdown();
+    });
+    scenario_ = opt_.scenario == "latency" ? 'l' : opt_.scenario == "throughput" ? 't' : 's';
+    const bool messages = scenario_ == 'l' || scenario_ == 't';
+    const int n = messages ? 2 * opt_.pairs : opt_.clients;
+    {
+      rlimit rl{};
+      getrlimit(RLIMIT_NOFILE, &rl);
+      if (rlim_t(n) + 32 > rl.rlim_cur) {
+        rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, rlim_t(n) + 64);
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+        if (rlim_t(n) + 32 > rl.rlim_cur)
+          std::cerr << "xmppbench: warning: open-file limit " << rl.rlim_cur << " is below " << n << " connections\n";
+      }
+    }
+    make_conns(n);
+    const long rss0 = opt_.server_pid ? rss_kb(opt_.server_pid).value_or(-1) : -1;
+    const CpuMark m0 = cpu_mark(opt_.server_pid);
+    const auto login_time = co_await login_all(limit);
+    const CpuMark m1 = cpu_mark(opt_.server_pid);
+    const double login_s = seconds(login_time);
+    const double login_rate = login_s > 0 ? ready_ / login_s : 0;
+    auto lp = percentiles(login_ns_);
+    char buf[512];
+
+    if (opt_.scenario == "login" || opt_.scenario == "prime") {
+      std::snprintf(buf, sizeof buf, " sessions=%d elapsed_s=%.3f logins_per_s=%.0f login_p50_ms=%.2f login_p99_ms=%.2f",
+                    ready_, login_s, login_rate, lp.p50, lp.p99);
+      result(buf + cpu_fields(cpu_between(m0, m1), login_rate));
+    } else if (opt_.scenario == "idle") {
+      co_await sleep_for(std::chrono::milliseconds(static_cast<long long>(opt_.settle * 1000)));
+      const long rss1 = opt_.server_pid ? rss_kb(opt_.server_pid).value_or(-1) : -1;
+      const long self_rss = rss_kb(0).value_or(-1);
+      double per = rss0 >= 0 && rss1 >= 0 && ready_ > 0 ? double(rss1 - rss0) / ready_ : -1;
+      std::snprintf(buf, sizeof buf,
+                    " sessions=%d rss_before_kb=%ld rss_after_kb=%ld kb_per_session=%.2f gen_rss_kb=%ld "
+                    "logins_per_s=%.0f",
+                    ready_, rss0, rss1, per, self_rss, login_rate);
+      result(buf + cpu_fields(cpu_between(m0, m1)));
+      if (opt_.hold > 0) co_await sleep_for(std::chrono::milliseconds(static_cast<long long>(opt_.hold * 1000)));
+    } else {
+      co_await run_messages(limit);
+    }
+    closing_ = true;
+    if (ready_ + failed_ < n || failed_ > 0 || dropped_ > 0) exit_code_ = 1;
+    shutdown();
+  }
+
+  awaitable<void> run_messages(Clock::time_point limit) {
+    const size_t pairs = static_cast<size_t>(opt_.pairs);
+    outstanding_.assign(pairs, 0);
+    payload_.assign(static_cast<size_t>(opt_.payload), 'x');
+    if (ready_ < static_cast<int>(2 * pairs)) {
+      result(" error=not_all_logged_in");
+      co_return;
+    }
+    co_await sleep_for(200ms);  // let the initial presences settle
+    const auto start = Clock::now();
+    const auto measure_from = start + std::chrono::milliseconds(static_cast<long long>(opt_.warmup * 1000));
+    const auto measure_to = measure_from + std::chrono::milliseconds(static_cast<long long>(opt_.duration * 1000));
+    measure_from_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(measure_from.time_since_epoch()).count();
+    measure_to_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(measure_to.time_since_epoch()).count();
+    sending_ = true;
+    CpuMark a, b;
+    std::uint64_t recv_a = 0, recv_b = 0, writes_a = 0, reads_a = 0, writes_b = 0, reads_b = 0;
+    if (scenario_ == 't') {
+      for (size_t j = 0; j < pairs; ++j)
+        for (int k = 0; k < opt_.window; ++k) queue_message(j, 0);
+      flush_dirty();
+      co_await sleep_for(measure_from - Clock::now());
+      a = cpu_mark(opt_.server_pid);
+      recv_a = received_, writes_a = writes_, reads_a = reads_;
+      co_await sleep_for(measure_to - Clock::now());
+      b = cpu_mark(opt_.server_pid);
+      recv_b = received_, writes_b = writes_, reads_b = reads_;
+    } else {
+      // Open loop: every millisecond, send what the schedule says is due, round robin.
+      asio::steady_timer tick(io_);
+      const double per_ns = opt_.rate / 1e9;
+      size_t rr = 0;
+      bool marked = false;
+      for (auto t = start; t < measure_to && !aborting_;) {
+        auto now = Clock::now();
+        if (!marked && now >= measure_from) {
+          a = cpu_mark(opt_.server_pid);
+          recv_a = received_, writes_a = writes_, reads_a = reads_;
+          marked = true;
+        }
+        const auto due = static_cast<std::uint64_t>(per_ns * double((std::min(now, measure_to) - start).count()));
+        const std::int64_t ts = now_ns();
+        for (; sent_ < due; rr = (rr + 1) % pairs) queue_message(rr, ts);
+        flush_dirty();
+        t += 1ms;
+        tick.expires_at(t);
+        co_await tick.async_wait(asio::as_tuple(use_awaitable));
+      }
+      b = cpu_mark(opt_.server_pid);
+      recv_b = received_, writes_b = writes_, reads_b = reads_;
+    }
+    sending_ = false;
+    // Drain: wait for what is in flight, at most 5 seconds.
+    auto drained = [this] { return received_ >= sent_; };
+    const auto drain_limit = std::min(limit, Clock::now() + 5s);
+    co_await wait_until(drained, drain_limit);
+    const double wall = seconds(b.at - a.at);
+    const auto u = cpu_between(a, b);
+    const std::uint64_t lost = sent_ > received_ ? sent_ - received_ : 0;
+    const double delivered = wall > 0 ? double(recv_b - recv_a) / wall : 0;
+    const double msgs = double(recv_b - recv_a);
+    const double per_write = writes_b > writes_a ? msgs / double(writes_b - writes_a) : 0;
+    (void)reads_a;
+    (void)reads_b;
+    if (scenario_ == 't') {
+      std::snprintf(buf_, sizeof buf_,
+                    " pairs=%d window=%d seconds=%.1f delivered_per_s=%.0f sent=%llu received=%llu lost=%llu "
+                    "msgs_per_write=%.1f",
+                    opt_.pairs, opt_.window, wall, delivered, (unsigned long long)sent_, (unsigned long long)received_,
+                    (unsigned long long)lost, per_write);
+    } else {
+      auto p = percentiles(latencies_);
+      std::snprintf(buf_, sizeof buf_,
+                    " pairs=%d rate=%.0f seconds=%.1f delivered_per_s=%.0f samples=%zu p50_ms=%.3f p90_ms=%.3f "
+                    "p99_ms=%.3f max_ms=%.3f sent=%llu received=%llu lost=%llu",
+                    opt_.pairs, opt_.rate, wall, delivered, latencies_.size(), p.p50, p.p90, p.p99, p.max,
+                    (unsigned long long)sent_, (unsigned long long)received_, (unsigned long long)lost);
+    }
+    std::string extra = " bounced=" + std::to_string(bounced_) + " misdelivered=" + std::to_string(misdelivered_);
+    result(buf_ + extra + cpu_fields(u, delivered));
+    if (lost > 0 || bounced_ > 0 || misdelivered_ > 0) exit_code_ = 1;
+  }
+
+  Options opt_;
+  asio::io_context io_{1};
+  ssl::context ssl_;
+  asio::steady_timer launch_wake_, main_wake_, deadline_;
+  tcp::endpoint server_ep_;
+  bench::ScramCache cache_;
+  std::string header_, payload_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::vector<Conn*> dirty_;
+  std::vector<std::int64_t> login_ns_, latencies_;
+  std::vector<std::int64_t> outstanding_;
+  std::minstd_rand rng_{std::random_device{}()};
+  char scenario_ = 0;
+  char buf_[768];
+  bool aborting_ = false, closing_ = false, sending_ = false;
+  int in_flight_ = 0, ready_ = 0, failed_ = 0, launched_ = 0, dropped_ = 0, exit_code_ = 0;
+  std::uint64_t sent_ = 0, received_ = 0, writes_ = 0, reads_ = 0, bounced_ = 0, misdelivered_ = 0;
+  std::int64_t measure_from_ns_ = 0, measure_to_ns_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt = parse_args(argc, argv);
+  try {
+    Bench bench(std::move(opt));
+    return bench.run();
+  } catch (const std::exception& e) {
+    std::cerr << "xmppbench: " << e.what() << "\n";
+    return 1;
+  }
+}
