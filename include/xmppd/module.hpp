@@ -42,7 +42,7 @@ struct SessionEvent {
 };
 struct PresenceEvent {
   const Jid& from;          // full JID of the session that broadcast it
-  const Element& presence;  // <presence/> without 'to' (available or unavailable)
+  Element& presence;  // <presence/> without 'to' (available or unavailable); may be extended
 };
 struct StanzaEvent {
   Element& stanza;  // 'from' stamped; may be edited by the handler

@@ -10,6 +10,7 @@
 
 #include "common/log.hpp"
 #include "storage/storage_thread.hpp"
+#include "avatar_hashes.hpp"
 #include "vcard_store.hpp"
 
 namespace {
@@ -18,6 +19,7 @@ using xmppd::Element;
 using xmppd::Jid;
 
 constexpr const char* kVcard = "vcard-temp";
+constexpr const char* kUpdate = "vcard-temp:x:update";
 
 // An error reply without the request's payload: a refused vCard can be large.
 Element error_reply(const Element& iq, std::string_view condition, std::string_view text = {}) {
@@ -36,6 +38,15 @@ class VcardModule final : public xmppd::Module {
     ctx.add_feature(kVcard);
     ctx.on_iq(xmppd::IqTarget::account, "get", kVcard, [this](Element iq) { get(std::move(iq)); });
     ctx.on_iq(xmppd::IqTarget::account, "set", kVcard, [this](Element iq) { set(std::move(iq)); });
+    ctx.on_session_bound(0, [this](xmppd::SessionEvent& e) {
+      if (!hashes_.get(e.jid.bare_str())) load_hash(e.jid.bare());
+      return xmppd::HookResult::pass;
+    });
+    // Before the presence module broadcasts it (priority 0).
+    ctx.on_presence_broadcast(10, [this](xmppd::PresenceEvent& e) {
+      add_photo_hash(e.from, e.presence);
+      return xmppd::HookResult::pass;
+    });
   }
 
  private:
@@ -89,12 +100,36 @@ class VcardModule final : public xmppd::Module {
         xmppd::log::error("vcard: cannot store the vCard of ", owner.bare_str(), ": ", e.what());
         co_return ctx_->send(error_reply(iq, "internal-server-error"));
       }
+      if (auto vcard = Element::parse(text)) hashes_.set(owner.bare_str(), vcard::photo_hash(*vcard));
       ctx_->send(xmppd::stanza::iq_result(iq));
     };
     ctx_->spawn(std::move(task));
   }
 
+  // XEP-0153 §4.1: available presence says which photo the user has, unless the client
+  // already said so itself. Until the vCard has been read (just after login), nothing.
+  void add_photo_hash(const Jid& from, Element& presence) {
+    if (presence.attr("type") || presence.child("x", kUpdate)) return;
+    auto hash = hashes_.get(from.bare_str());
+    if (!hash) return;
+    Element& photo = presence.add_child("x", kUpdate).add_child("photo", kUpdate);
+    if (!hash->empty()) photo.add_text(*hash);
+  }
+
+  void load_hash(Jid owner) {
+    auto task = [this, owner]() -> boost::asio::awaitable<void> {
+      auto read = [vcard_store = store_, &owner](xmppd::storage::Storage&) {
+        return vcard_store->get(owner.node(), owner.domain());
+      };
+      std::optional<std::string> stored = co_await ctx_->storage().run(read);
+      std::optional<Element> vcard = stored ? Element::parse(*stored) : std::nullopt;
+      hashes_.set(owner.bare_str(), vcard ? vcard::photo_hash(*vcard) : std::string());
+    };
+    ctx_->spawn(std::move(task));
+  }
+
   xmppd::ModuleContext* ctx_ = nullptr;
+  vcard::AvatarHashes hashes_;
   std::size_t max_bytes_ = 64 * 1024;
   std::shared_ptr<vcard::VcardStore> store_;  // used on the storage thread only
 };

@@ -101,3 +101,33 @@ class Refusals(VcardTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AvatarHash(VcardTestCase):
+    """XEP-0153: the server adds the SHA-1 of the vCard photo to the owner's presence."""
+
+    async def test_photo_hash_in_broadcast_presence(self):
+        import hashlib
+
+        server = self.start_server_with_users(
+            extra_toml='modules = ["roster", "presence", "vcard"]\n')
+        photo = bytes(range(256)) * 4
+        first = await self.login_with_vcard(server, "alice@localhost/first", ALICE[1])
+        card = self.vcard(first, "Alice Liddell")
+        card["PHOTO"]["TYPE"] = "image/png"
+        card["PHOTO"]["BINVAL"] = photo
+        await first["xep_0054"].publish_vcard(card, timeout=15)
+
+        # Her second resource sees the first one's presence, as every own resource does.
+        second = await self.login(server, "alice@localhost/second", ALICE[1])
+        seen = asyncio.Queue()
+        second.add_event_handler(
+            "presence", lambda p: seen.put_nowait(p) if p["from"] == "alice@localhost/first" else None)
+        first.send_presence(pstatus="with avatar")
+        while True:
+            presence = await asyncio.wait_for(seen.get(), 15)
+            if presence["status"] == "with avatar":
+                break
+        found = presence.xml.find("{vcard-temp:x:update}x/{vcard-temp:x:update}photo")
+        self.assertIsNotNone(found, presence)
+        self.assertEqual(found.text, hashlib.sha1(photo).hexdigest())

@@ -385,7 +385,7 @@ void C2SSession::on_stanza(Element& stanza) {
   ctx_.router.route(std::move(stanza), jid_, *to);
 }
 
-void C2SSession::on_broadcast_presence(const Element& presence) {
+void C2SSession::on_broadcast_presence(Element& presence) {
   std::string_view type = presence.attr_or("type");
   if (type.empty()) {
     int priority = 0;

@@ -70,7 +70,7 @@ class C2SSession final : public router::Session {
   bool on_unauthenticated_iq(Element& iq);
   void on_bind(Element& iq);
   void on_stanza(Element& stanza);
-  void on_broadcast_presence(const Element& presence);
+  void on_broadcast_presence(Element& presence);
 
   void send(const Element& element);
   void send_raw(std::string_view bytes);
