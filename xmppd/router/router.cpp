@@ -104,15 +104,6 @@ std::vector<std::shared_ptr<Session>> Router::sessions_on(std::string_view domai
   return out;
 }
 
-std::size_t Router::session_count() const {
-  std::size_t n = 0;
-  for (const Shard& shard : shards_) {
-    std::lock_guard lock(shard.mutex);
-    for (const auto& [bare, entries] : shard.users) n += entries.size();
-  }
-  return n;
-}
-
 // Routing ----------------------------------------------------------------------------------
 
 module::Host* Router::host(std::string_view domain) const {

@@ -43,7 +43,6 @@ class Router {
   std::vector<std::shared_ptr<Session>> sessions_of(const Jid& bare) const;
   // Every bound session of a hosted domain (admin listings; walks all shards).
   std::vector<std::shared_ptr<Session>> sessions_on(std::string_view domain) const;
-  std::size_t session_count() const;
 
   // Routing ----------------------------------------------------------------------------
   // Routes a stanza whose 'from' is already stamped (by the sender's session, or by the
