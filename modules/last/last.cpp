@@ -52,29 +52,41 @@ class LastModule final : public xmppd::Module {
   }
 
  private:
-  // §3 allows the answer only to those who may see the account's presence. Until
-  // subscriptions can be checked here, that is the account itself and the other accounts
-  // of this server; anyone else is forbidden.
+  // §3: only the account itself and those subscribed to its presence may learn it;
+  // anyone else is forbidden (whether or not the account exists).
   void account_query(Element iq) {
     auto from = Jid::parse(iq.attr_or("from"));
     auto to = Jid::parse(iq.attr_or("to"));
-    if (!from || !to || from->node().empty() || from->domain() != to->domain())
-      return ctx_->send(xmppd::stanza::error(iq, "forbidden"));
-    if (!ctx_->sessions_of(to->bare()).empty()) return ctx_->send(answer(iq, 0));
-    auto task = [this, iq = std::move(iq), account = to->bare()]() -> boost::asio::awaitable<void> {
-      auto read = [last_store = store_, &account](xmppd::storage::Storage&) {
-        return last_store->logout_time(account.node(), account.domain());
+    if (!from || !to) return ctx_->send(xmppd::stanza::error(iq, "forbidden"));
+    auto task = [this, iq = std::move(iq), account = to->bare(),
+                 requester = from->bare()]() -> boost::asio::awaitable<void> {
+      struct Seen {
+        bool allowed = false;
+        std::optional<std::int64_t> logout;
       };
-      std::optional<std::int64_t> logout;
+      auto read = [last_store = store_, &account, &requester](xmppd::storage::Storage& s) {
+        Seen seen;
+        if (requester == account) {
+          seen.allowed = true;
+        } else if (auto item = s.roster().item(account.node(), account.domain(), requester.bare_str())) {
+          seen.allowed = item->subscription == xmppd::storage::Subscription::from ||
+                         item->subscription == xmppd::storage::Subscription::both;
+        }
+        if (seen.allowed) seen.logout = last_store->logout_time(account.node(), account.domain());
+        return seen;
+      };
+      Seen seen;
       try {
-        logout = co_await ctx_->storage().run(read);
+        seen = co_await ctx_->storage().run(read);
       } catch (const std::exception& e) {
         xmppd::log::error("last: cannot read for ", account.bare_str(), ": ", e.what());
         co_return ctx_->send(xmppd::stanza::error(iq, "internal-server-error"));
       }
-      // No logout on record: the account never had a session, or does not exist.
-      if (!logout) co_return ctx_->send(xmppd::stanza::error(iq, "item-not-found"));
-      ctx_->send(answer(iq, unix_now() - *logout));
+      if (!seen.allowed) co_return ctx_->send(xmppd::stanza::error(iq, "forbidden"));
+      if (!ctx_->sessions_of(account).empty()) co_return ctx_->send(answer(iq, 0));
+      // No logout on record: the account never had a session.
+      if (!seen.logout) co_return ctx_->send(xmppd::stanza::error(iq, "item-not-found"));
+      ctx_->send(answer(iq, unix_now() - *seen.logout));
     };
     ctx_->spawn(std::move(task));
   }

@@ -4,6 +4,7 @@ Run from tests/interop/ with Debian's interpreter:
     /usr/bin/python3 -m unittest -v test_last
 """
 
+import asyncio
 import unittest
 
 from slixmpp.exceptions import IqError
@@ -13,8 +14,9 @@ from test_slixmpp import ALICE, BOB, SlixmppTestCase
 
 
 def modules_toml():
-    # Appended after [hosts."localhost"]: the bare key enables the module on that host.
-    return 'modules = ["last"]\n'
+    # Appended after [hosts."localhost"]: the bare key enables the modules on that host.
+    # Last activity is only for those subscribed to the account's presence.
+    return 'modules = ["roster", "presence", "last"]\n'
 
 
 class LastActivityTestCase(SlixmppTestCase):
@@ -28,6 +30,14 @@ class LastActivityTestCase(SlixmppTestCase):
         reply = await client["xep_0012"].get_last_activity(jid, timeout=TIMEOUT)
         return int(reply["last_activity"]["seconds"])
 
+    async def subscribe(self, subscriber, contact_jid):
+        """subscriber asks to see contact_jid's presence; slixmpp's contact approves by default."""
+        approved = asyncio.Event()
+        subscriber.add_event_handler(
+            "presence_subscribed", lambda p: approved.set() if p["from"].bare == contact_jid else None)
+        subscriber.send_presence(pto=contact_jid, ptype="subscribe")
+        await asyncio.wait_for(approved.wait(), TIMEOUT)
+
 
 class Accounts(LastActivityTestCase):
     """An account's idle time since its last logout; 0 while it is online."""
@@ -36,6 +46,7 @@ class Accounts(LastActivityTestCase):
         server = self.start_server_with_users(extra_toml=modules_toml())
         alice = await self.login_with_last(server, "alice@localhost/wonderland", ALICE[1])
         bob = await self.login_with_last(server, "bob@localhost/laptop", BOB[1])
+        await self.subscribe(alice, "bob@localhost")
         self.assertEqual(await self.seconds(alice, "bob@localhost"), 0)
 
         await bob.close()
@@ -46,12 +57,18 @@ class Accounts(LastActivityTestCase):
         self.assertGreaterEqual(seconds, 0)
         self.assertLess(seconds, 60)
 
-    async def test_never_logged_in_item_not_found(self):
+    async def test_own_account_is_zero_while_online(self):
         server = self.start_server_with_users(extra_toml=modules_toml())
         alice = await self.login_with_last(server, "alice@localhost/wonderland", ALICE[1])
+        self.assertEqual(await self.seconds(alice, "alice@localhost"), 0)
+
+    async def test_unsubscribed_requester_is_forbidden(self):
+        server = self.start_server_with_users(extra_toml=modules_toml())
+        alice = await self.login_with_last(server, "alice@localhost/wonderland", ALICE[1])
+        await self.login_with_last(server, "bob@localhost/laptop", BOB[1])
         with self.assertRaises(IqError) as raised:
             await self.seconds(alice, "bob@localhost")
-        self.assertEqual(raised.exception.iq["error"]["condition"], "item-not-found")
+        self.assertEqual(raised.exception.iq["error"]["condition"], "forbidden")
 
 
 class Server(LastActivityTestCase):
