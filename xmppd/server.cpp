@@ -52,7 +52,6 @@ Server::~Server() {
   for (auto& w : workers_) w->stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
-  for (auto& m : modules_) m.module->stop();
 }
 
 void Server::start_modules() {
@@ -64,7 +63,8 @@ void Server::start_modules() {
       ModuleFactory factory = module::find(name);  // load_configured() checked the names
       RunningModule running{
           std::make_unique<module::HostContext>(*router_->host(host.domain), *router_, *storage_,
-                                                workers_.front()->get_executor(), config_.scram_iterations,
+                                                workers_.front()->get_executor(), tls_->for_host(host.domain),
+                                                config_.scram_iterations,
                                                 config_.module_settings,
                                                 name, config_.source_path),
           factory()};
@@ -97,6 +97,7 @@ void Server::shutdown() {
   asio::post(*workers_.front(), [this] {
     log::info("shutting down: closing ", registry_.size(), " stream(s)");
     for (auto& l : listeners_) l->stop();
+    for (auto& m : modules_) m.module->stop();  // their farewells go out before the streams end
     for (auto& s : registry_.all())
       asio::post(s->executor(), [s] { s->stream_error("system-shutdown"); });
     // Give the streams a moment to flush their last bytes, then stop every worker.

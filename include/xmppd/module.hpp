@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -24,7 +25,7 @@ namespace storage { class StorageThread; }
 namespace auth { struct ScramSecret; }
 
 // Bumped whenever this header changes incompatibly; out-of-tree modules must match.
-inline constexpr int kModuleApiVersion = 1;
+inline constexpr int kModuleApiVersion = 2;
 
 // Whether a hook handler consumed the event (later handlers do not see it) or let it pass.
 enum class HookResult { pass, handled };
@@ -61,6 +62,8 @@ class ModuleContext {
   using UnauthenticatedIqHandler =
       std::function<void(Element iq, const std::string& remote_address, std::function<void(Element)> reply)>;
   using StreamFeatureProvider = std::function<void(Element& features, bool authenticated)>;
+  // A stanza for a component: 'from' stamped and parsed, 'to' at the component's domain.
+  using ComponentHandler = std::function<void(Element stanza, const Jid& from, const Jid& to)>;
   template <class Event>
   using Hook = std::function<HookResult(Event&)>;
 
@@ -77,6 +80,20 @@ class ModuleContext {
   virtual void on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) = 0;
   // IQs on a stream that has not authenticated yet (in-band registration).
   virtual void on_unauthenticated_iq(std::string ns, UnauthenticatedIqHandler handler) = 0;
+
+  // Sends one stanza to many full JIDs (a room's occupants), serialized once: each copy
+  // differs only in 'to'. Goes straight to the bound sessions, without the incoming hooks;
+  // recipients that are not bound sessions here get it through the normal route.
+  virtual void send_to_many(const Element& stanza, const std::vector<Jid>& recipients) = 0;
+
+  // Components ------------------------------------------------------------------------
+  // Serves a domain of its own (conference.<host>, upload.<host>, ...): every stanza sent to
+  // that domain or to a JID at it reaches `handler`. Calls to one component's handler run
+  // one at a time, in arrival order, on the returned strand; run the component's timers and
+  // coroutines there too and its state needs no lock. Throws if the domain is taken.
+  virtual boost::asio::any_io_executor add_component(std::string domain, ComponentHandler handler) = 0;
+  // The component domains this host's modules serve (for disco#items on the host).
+  virtual std::vector<std::string> components() const = 0;
 
   // Hooks; a higher priority runs first -------------------------------------------------
   virtual void on_session_bound(int priority, Hook<SessionEvent> handler) = 0;
@@ -114,6 +131,8 @@ class ModuleContext {
   // iteration count); nullopt for an empty password or one SASLprep rejects.
   virtual std::optional<std::vector<auth::ScramSecret>> password_secrets(std::string_view password) const = 0;
   virtual boost::asio::any_io_executor executor() = 0;  // for timers
+  // The host's TLS settings and certificate (for a module's own listener, e.g. HTTPS).
+  virtual boost::asio::ssl::context& tls_context() = 0;
   // Runs a coroutine on this host's executor; an exception it lets escape is logged with
   // the module's name (and the request it was serving gets no answer: catch what you can).
   // Give a coroutine lambda as a function (it is kept alive while it runs), or a coroutine
@@ -129,6 +148,8 @@ class Module {
   virtual ~Module() = default;
   // Register handlers, hooks and features here. Throw ConfigError for bad settings.
   virtual void start(ModuleContext& ctx) = 0;
+  // The server is shutting down; stanzas sent from here still reach the clients, before
+  // their streams end with <system-shutdown/>.
   virtual void stop() {}
 };
 

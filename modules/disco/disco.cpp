@@ -51,8 +51,10 @@ class DiscoModule final : public xmppd::Module {
 
     ctx.on_iq(xmppd::IqTarget::server, "get", kInfo, [this](Element iq) { server_info(std::move(iq)); });
     ctx.on_iq(xmppd::IqTarget::server, "get", kItems, [this](Element iq) {
+      // The host's items are the services its modules serve (MUC, upload, proxy, ...).
       Element reply = xmppd::stanza::iq_result(iq);
-      reply.add_child("query", kItems);
+      Element& query = reply.add_child("query", kItems);
+      for (const std::string& domain : ctx_->components()) query.add_child("item", kItems).set_attr("jid", domain);
       ctx_->send(std::move(reply));
     });
     ctx.on_iq(xmppd::IqTarget::account, "get", kInfo, [this](Element iq) { account_info(std::move(iq)); });

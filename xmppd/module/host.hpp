@@ -40,6 +40,7 @@ struct Host {
   std::vector<std::string> features;
   std::vector<Element> identities;
   std::vector<ModuleContext::StreamFeatureProvider> stream_features;
+  std::vector<std::string> components;  // domains served by this host's modules
 };
 
 }  // namespace xmppd::module

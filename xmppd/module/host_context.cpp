@@ -14,6 +14,16 @@ namespace xmppd::module {
 
 void HostContext::send(Element stanza) { router_.route(std::move(stanza)); }
 
+void HostContext::send_to_many(const Element& stanza, const std::vector<Jid>& recipients) {
+  router_.route_to_many(stanza, recipients);
+}
+
+boost::asio::any_io_executor HostContext::add_component(std::string domain, ComponentHandler handler) {
+  auto strand = router_.add_component(domain, executor_, std::move(handler));
+  host_.components.push_back(std::move(domain));
+  return strand;
+}
+
 void HostContext::on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) {
   std::string key = type + ' ' + ns;
   if (!host_.iq_handlers.emplace(std::pair{target, key}, std::move(handler)).second)

@@ -14,9 +14,9 @@ class HostContext final : public ModuleContext {
  public:
   // `settings`, `module`, `file`: see ModuleConfig.
   HostContext(Host& host, router::Router& router, storage::StorageThread& storage,
-              boost::asio::any_io_executor executor, unsigned scram_iterations,
+              boost::asio::any_io_executor executor, boost::asio::ssl::context& tls, unsigned scram_iterations,
               std::shared_ptr<const toml::table> settings, std::string module, std::string file)
-      : host_(host), router_(router), storage_(storage), executor_(std::move(executor)),
+      : host_(host), router_(router), storage_(storage), executor_(std::move(executor)), tls_(tls),
         scram_iterations_(scram_iterations),
         module_(module), config_(std::move(settings), std::move(module), std::move(file)) {}
 
@@ -24,6 +24,9 @@ class HostContext final : public ModuleContext {
   const ModuleConfig& config() const override { return config_; }
 
   void send(Element stanza) override;
+  void send_to_many(const Element& stanza, const std::vector<Jid>& recipients) override;
+  boost::asio::any_io_executor add_component(std::string domain, ComponentHandler handler) override;
+  std::vector<std::string> components() const override { return host_.components; }
   void on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) override;
   void on_unauthenticated_iq(std::string ns, UnauthenticatedIqHandler handler) override;
 
@@ -49,6 +52,7 @@ class HostContext final : public ModuleContext {
   storage::StorageThread& storage() override { return storage_; }
   std::optional<std::vector<auth::ScramSecret>> password_secrets(std::string_view password) const override;
   boost::asio::any_io_executor executor() override { return executor_; }
+  boost::asio::ssl::context& tls_context() override { return tls_; }
   void spawn(std::function<boost::asio::awaitable<void>()> task) override;
   void spawn(boost::asio::awaitable<void> task) override;
   void account_deleted(const Jid& bare) override;
@@ -58,6 +62,7 @@ class HostContext final : public ModuleContext {
   router::Router& router_;
   storage::StorageThread& storage_;
   boost::asio::any_io_executor executor_;
+  boost::asio::ssl::context& tls_;
   unsigned scram_iterations_;
   std::string module_;
   ModuleConfig config_;

@@ -3,6 +3,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <algorithm>
 
@@ -11,6 +13,7 @@
 
 #include "common/log.hpp"
 #include "storage/storage_thread.hpp"
+#include "xml/serializer.hpp"
 
 namespace asio = boost::asio;
 
@@ -24,6 +27,15 @@ Router::Router(const std::vector<std::string>& local_domains, storage::StorageTh
 
 Router::Shard& Router::shard_of(const std::string& bare) const {
   return shards_[std::hash<std::string>{}(bare) % shards_.size()];
+}
+
+asio::any_io_executor Router::add_component(std::string domain, asio::any_io_executor executor,
+                                            ModuleContext::ComponentHandler handler) {
+  if (hosts_.contains(domain) || components_.contains(domain))
+    throw std::logic_error("the domain " + domain + " is already served");
+  asio::any_io_executor strand = asio::make_strand(std::move(executor));
+  components_.emplace(std::move(domain), Component{strand, std::move(handler)});
+  return strand;
 }
 
 // Session table ----------------------------------------------------------------------------
@@ -127,6 +139,13 @@ void Router::route(Element stanza) {
 }
 
 void Router::route(Element stanza, const Jid& from, const Jid& to) {
+  if (auto c = components_.find(to.domain()); c != components_.end()) {
+    const Component& component = c->second;
+    asio::post(component.strand, [&component, stanza = std::move(stanza), from, to]() mutable {
+      component.handler(std::move(stanza), from, to);
+    });
+    return;
+  }
   module::Host* host = this->host(to.domain());
   if (!host) {
     bounce(stanza, "remote-server-not-found");  // no server-to-server links yet
@@ -250,12 +269,33 @@ void Router::bounce(const Element& stanza, std::string_view condition) {
   route(std::move(reply));
 }
 
+void Router::route_to_many(const Element& stanza, const std::vector<Jid>& recipients) {
+  // Serialized once without 'to'; each copy gets its own '<name to="..."' in front.
+  Element shared = stanza;
+  shared.remove_attr("to");
+  std::string bytes = shared.str(ns::kClient);
+  auto tail = std::make_shared<const std::string>(bytes.substr(1 + shared.name().size()));
+  for (const Jid& to : recipients) {
+    auto session = to.is_bare() ? nullptr : find(to);
+    if (!session) {
+      Element copy = stanza;
+      copy.set_attr("to", to.str());
+      route(std::move(copy));
+      continue;
+    }
+    std::string head = "<" + shared.name() + " to=\"";
+    xml::escape_attr(to.str(), head);
+    head += '"';
+    asio::dispatch(session->executor(), [session, head = std::move(head), tail] { session->deliver(head, tail); });
+  }
+}
+
 void Router::deliver(const std::vector<std::shared_ptr<Session>>& sessions, const Element& stanza) {
   if (sessions.empty()) return;
   // Serialized once, shared by every recipient thread.
   auto bytes = std::make_shared<const std::string>(stanza.str(ns::kClient));
   for (const auto& s : sessions)
-    asio::dispatch(s->executor(), [s, bytes] { s->deliver(bytes); });
+    asio::dispatch(s->executor(), [s, bytes] { s->deliver({}, bytes); });
 }
 
 }  // namespace xmppd::router

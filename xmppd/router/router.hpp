@@ -28,9 +28,17 @@ class Router {
   Router(const std::vector<std::string>& local_domains, storage::StorageThread& storage,
          boost::asio::any_io_executor background);
 
-  bool is_local(std::string_view domain) const { return hosts_.contains(domain); }
+  // Whether the domain is served here: a virtual host or a module's component.
+  bool is_local(std::string_view domain) const {
+    return hosts_.contains(domain) || components_.contains(domain);
+  }
   // The hosted domain's module registrations, or nullptr if not hosted here.
   module::Host* host(std::string_view domain) const;
+
+  // Registers a component domain (while the modules start, before serving). Its handler
+  // runs on the returned strand. Throws std::logic_error if the domain is taken.
+  boost::asio::any_io_executor add_component(std::string domain, boost::asio::any_io_executor executor,
+                                             ModuleContext::ComponentHandler handler);
 
   // Session table ---------------------------------------------------------------------
   // Registers a bound session; an existing session of the same full JID is replaced().
@@ -50,6 +58,8 @@ class Router {
   void route(Element stanza);
   // The same, with the addresses already parsed by the caller.
   void route(Element stanza, const Jid& from, const Jid& to);
+  // Delivers one stanza to many full JIDs, serialized once ('to' is the only difference).
+  void route_to_many(const Element& stanza, const std::vector<Jid>& recipients);
 
  private:
   struct Entry {
@@ -73,7 +83,13 @@ class Router {
   void bounce(const Element& stanza, std::string_view condition);
   void deliver(const std::vector<std::shared_ptr<Session>>& sessions, const Element& stanza);
 
+  struct Component {
+    boost::asio::any_io_executor strand;
+    ModuleContext::ComponentHandler handler;
+  };
+
   std::map<std::string, std::unique_ptr<module::Host>, std::less<>> hosts_;
+  std::map<std::string, Component, std::less<>> components_;
   storage::StorageThread& storage_;
   boost::asio::any_io_executor background_;
   mutable std::array<Shard, 64> shards_;

@@ -404,8 +404,10 @@ void C2SSession::on_broadcast_presence(Element& presence) {
 
 // Output -------------------------------------------------------------------------------------
 
-void C2SSession::deliver(std::shared_ptr<const std::string> bytes) {
-  if (bound_ && !closing_) send_raw(*bytes);
+void C2SSession::deliver(std::string_view head, std::shared_ptr<const std::string> bytes) {
+  if (!bound_ || closing_) return;
+  out_.append(head);
+  send_raw(*bytes);
 }
 
 void C2SSession::replaced() {

@@ -52,7 +52,7 @@ class C2SSession final : public router::Session {
   // router::Session
   const Jid& jid() const override { return jid_; }
   boost::asio::any_io_executor executor() override;
-  void deliver(std::shared_ptr<const std::string> bytes) override;
+  void deliver(std::string_view head, std::shared_ptr<const std::string> bytes) override;
   void replaced() override;
   void end(std::string_view condition, std::string_view text) override { stream_error(condition, text); }
 
