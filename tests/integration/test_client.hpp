@@ -42,6 +42,8 @@ class TestClient {
   bool closed_within(std::chrono::milliseconds timeout);
 
   bool secure() const { return ssl_ != nullptr; }
+  // The socket, for tests that misbehave at the TCP level (half-close, tiny buffers).
+  int fd() const { return fd_; }
 
  private:
   // Reads once, feeding the parser; false at end of stream.

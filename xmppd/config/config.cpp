@@ -261,10 +261,15 @@ void read_c2s(Reader& r, const Section& s, Config& c) {
   r.read_seconds(s, "auth_timeout", c.auth_timeout, 1, 3600);
   read_listeners(r, s, c);
   if (auto limits = r.section(s, "limits")) {
-    r.check_keys(*limits, {"max_stanza_bytes", "max_depth", "max_attributes"});
+    r.check_keys(*limits, {"max_stanza_bytes", "max_depth", "max_attributes", "max_bytes_per_second",
+                           "max_connections_per_ip", "max_sessions_per_account", "max_write_queue_bytes"});
     r.read_int(*limits, "max_stanza_bytes", c.limits.max_stanza_bytes, 1024, 16 * 1024 * 1024);
     r.read_int(*limits, "max_depth", c.limits.max_depth, 4, 1024);
     r.read_int(*limits, "max_attributes", c.limits.max_attributes, 4, 1024);
+    r.read_int(*limits, "max_bytes_per_second", c.max_bytes_per_second, 0, std::size_t(1) << 30);
+    r.read_int(*limits, "max_connections_per_ip", c.max_connections_per_ip, 0, 1000000);
+    r.read_int(*limits, "max_sessions_per_account", c.max_sessions_per_account, 0, 10000);
+    r.read_int(*limits, "max_write_queue_bytes", c.max_write_queue_bytes, 65536, std::size_t(1) << 30);
   }
 }
 

@@ -46,6 +46,11 @@ struct Config {
   bool require_encryption = true;   // STARTTLS before SASL
   std::chrono::seconds auth_timeout{30};  // unauthenticated streams are closed after this
   xml::ParserLimits limits;         // [c2s.limits] max_stanza_bytes, max_depth, max_attributes
+  // [c2s.limits], continued; 0 means no limit where noted.
+  std::size_t max_bytes_per_second = 256 * 1024;  // per connection, read side (0: none)
+  unsigned max_connections_per_ip = 100;          // 0: none
+  unsigned max_sessions_per_account = 10;         // bound resources of one account (0: none)
+  std::size_t max_write_queue_bytes = 4 * 1024 * 1024;  // unread output before the client is dropped
 
   // [auth]
   std::vector<std::string> mechanisms{"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"};

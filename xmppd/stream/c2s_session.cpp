@@ -29,8 +29,6 @@ namespace asio = boost::asio;
 namespace xmppd::stream {
 namespace {
 
-// A client that never reads cannot make the server buffer without bound.
-constexpr std::size_t kMaxQueuedBytes = 4 * 1024 * 1024;
 // RFC 6120 §6.4.5: a few retries, then the stream ends.
 constexpr unsigned kMaxSaslRetries = 5;
 
@@ -65,6 +63,8 @@ C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, bool direc
       transport_(std::move(socket)),
       direct_tls_(direct_tls),
       parser_(ctx.config.limits),
+      read_rate_(ctx.config.max_bytes_per_second,
+                 std::max(ctx.config.max_bytes_per_second, ctx.config.limits.max_stanza_bytes)),
       flushed_(transport_.socket().get_executor()),
       auth_timer_(transport_.socket().get_executor()) {}
 
@@ -74,11 +74,21 @@ asio::any_io_executor C2SSession::executor() { return transport_.socket().get_ex
 
 void C2SSession::start() {
   auto self = std::static_pointer_cast<C2SSession>(shared_from_this());
-  ctx_.registry.add(self);
+  unsigned from_address = ctx_.registry.add(self, transport_.remote_address());
+  if (ctx_.config.max_connections_per_ip && from_address > ctx_.config.max_connections_per_ip) {
+    log::warn("c2s: ", transport_.remote_address(), ": refused, already ", from_address - 1,
+              " connections from that address ([c2s.limits] max_connections_per_ip)");
+    // Before TLS a stream error is readable; on a direct-TLS port the client only sees a close.
+    if (!direct_tls_) stream_error("policy-violation", "Too many connections from your address");
+    return finish();
+  }
   auth_timer_.expires_after(ctx_.config.auth_timeout);
   auth_timer_.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
     auto s = weak.lock();
-    if (!ec && s && !s->bound_) s->stream_error("connection-timeout", "Authentication took too long");
+    if (ec || !s || s->bound_) return;
+    // A stalled TLS handshake has no stream to carry an error: just hang up.
+    if (s->handshaking_) s->transport_.close();
+    else s->stream_error("connection-timeout", "Authentication took too long");
   });
   asio::co_spawn(executor(), [self]() { return self->run(); }, asio::detached);
 }
@@ -86,11 +96,20 @@ void C2SSession::start() {
 asio::awaitable<void> C2SSession::run() {
   log::debug("c2s: connection from ", transport_.remote_address());
   try {
-    if (direct_tls_) co_await transport_.start_tls(ctx_.tls.by_sni());
+    if (direct_tls_) co_await handshake(ctx_.tls.by_sni());
     std::vector<xml::Event> events;
+    asio::steady_timer slow_down(executor());
     while (!closing_) {
       std::string_view data = co_await transport_.read();
       if (data.empty()) break;  // the client closed the connection
+      std::string held;  // `data` dies at the next suspension: a throttled read is kept here
+      if (auto wait = read_rate_.consume(data.size(), net::ReadRate::clock::now()); wait > wait.zero()) {
+        // Over its read rate: the client waits for us (its TCP window fills meanwhile).
+        held.assign(data);
+        slow_down.expires_after(wait);
+        co_await slow_down.async_wait(asio::use_awaitable);
+        data = held;
+      }
       events.clear();
       bool ok = parser_.feed(data, events);  // copies what it needs: `data` dies here
       for (auto& event : events) {
@@ -219,7 +238,13 @@ asio::awaitable<void> C2SSession::on_starttls() {
   co_await flush();
   restart_ = true;
   header_sent_ = false;
-  co_await transport_.start_tls(ctx_.tls.for_host(domain_));
+  co_await handshake(ctx_.tls.for_host(domain_));
+}
+
+asio::awaitable<void> C2SSession::handshake(asio::ssl::context& tls) {
+  handshaking_ = true;
+  co_await transport_.start_tls(tls);
+  handshaking_ = false;
 }
 
 asio::awaitable<void> C2SSession::on_sasl(Element& element) {
@@ -327,6 +352,14 @@ void C2SSession::on_bind(Element& iq) {
     send(stanza::error(iq, "bad-request", "Invalid resource"));
     return;
   }
+  unsigned limit = ctx_.config.max_sessions_per_account;
+  if (limit && ctx_.router.sessions_of(*jid).size() >= limit && !ctx_.router.find(*jid)) {
+    // RFC 6120 §7.6.2.1: the account has reached its number of simultaneous resources.
+    log::info("c2s: ", transport_.remote_address(), ": ", jid->bare_str(), " already has ", limit,
+              " sessions ([c2s.limits] max_sessions_per_account)");
+    send(stanza::error(iq, "resource-constraint", "Too many sessions for this account"));
+    return;
+  }
   jid_ = std::move(*jid);
   bound_ = true;
   auth_timer_.cancel();
@@ -424,7 +457,7 @@ void C2SSession::send(const Element& element) {
 void C2SSession::send_raw(std::string_view bytes) {
   if (closing_) return;
   out_.append(bytes);
-  if (out_.size() > kMaxQueuedBytes) {
+  if (out_.size() > ctx_.config.max_write_queue_bytes) {
     log::warn("c2s: ", jid_.str(), ": client is not reading; closing");
     out_.clear();
     closing_ = true;

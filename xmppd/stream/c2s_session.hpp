@@ -14,6 +14,7 @@
 #include <xmppd/jid.hpp>
 
 #include "auth/sasl_server.hpp"
+#include "net/read_rate.hpp"
 #include "net/transport.hpp"
 #include "router/session.hpp"
 #include "xml/stream_parser.hpp"
@@ -63,6 +64,7 @@ class C2SSession final : public router::Session {
   void send_features();
   boost::asio::awaitable<void> on_negotiation(Element& element);
   boost::asio::awaitable<void> on_starttls();
+  boost::asio::awaitable<void> handshake(boost::asio::ssl::context& tls);
   boost::asio::awaitable<void> on_sasl(Element& element);
   boost::asio::awaitable<void> fetch_secrets(std::string_view mechanism, std::string_view message);
   void on_sasl_step(const auth::SaslExchange::Step& step);
@@ -83,6 +85,7 @@ class C2SSession final : public router::Session {
   net::Transport transport_;
   bool direct_tls_;
   xml::StreamParser parser_;
+  net::ReadRate read_rate_;
 
   // Negotiation state.
   std::string domain_;
@@ -90,6 +93,7 @@ class C2SSession final : public router::Session {
   std::string stream_id_;
   bool header_sent_ = false;
   bool restart_ = false;   // the parser must start a new stream (after STARTTLS / SASL)
+  bool handshaking_ = false;  // a TLS handshake is in progress
   bool authenticated_ = false;
   bool bound_ = false;
   bool closing_ = false;
