@@ -8,7 +8,11 @@
 #   ACCOUNTS [1000]  LOGIN_N [2000]  IDLE_N [5000]  IDLE_TLS_N [2000]
 #   TP_CONFIGS ["200x16 20x64"] (throughput runs, PAIRSxWINDOW)  TP_SECS [10]
 #   LAT_PAIRS [100]  LAT_RATES ["1000 10000"]  LAT_SECS [10]
-#   SCENARIOS ["idle idle-tls login throughput latency calibrate"]  SERVER_CPU [0]  GEN_CPU [1]
+#   STORM_N [2000] (login storm: all logins at once)  MUC_N [1000] (occupants; 1 sender, window 16)
+#   MUC_SECS [10]  OFFLINE ["100x100"] (receivers x messages, 10 senders)
+#   PRES_USERS [202]  PRES_CONTACTS [100] (presence broadcast to rosters; seeded in-band the first time)
+#   SCENARIOS ["idle idle-tls login storm throughput latency muc offline presence calibrate"]
+#   SERVER_CPU [0]  GEN_CPU [1]
 #   (calibrate: throughput and latency at the highest LAT_RATES against bench/fakexmppd, a trivial
 #   mirror server, to show what the generator itself can do on this machine)
 #   XMPPBENCH_CACHE [/tmp/xmppbench-cache]: accounts (database + SCRAM key cache) kept between runs,
@@ -42,18 +46,24 @@ done
 
 if [ $quick = 1 ]; then  # a smoke run of a few seconds (CI)
   : "${ACCOUNTS:=40}" "${LOGIN_N:=40}" "${IDLE_N:=40}" "${IDLE_TLS_N:=20}" "${TP_CONFIGS:=10x16}" "${TP_SECS:=1}"
-  : "${LAT_PAIRS:=10}" "${LAT_RATES:=500}" "${LAT_SECS:=1}"
+  : "${LAT_PAIRS:=10}" "${LAT_RATES:=500}" "${LAT_SECS:=1}" "${STORM_N:=40}" "${MUC_N:=20}" "${MUC_SECS:=1}"
+  : "${OFFLINE:=10x10}" "${PRES_USERS:=22}" "${PRES_CONTACTS:=10}"
 fi
 ACCOUNTS=${ACCOUNTS:-1000} LOGIN_N=${LOGIN_N:-2000} IDLE_N=${IDLE_N:-5000} IDLE_TLS_N=${IDLE_TLS_N:-2000}
 TP_CONFIGS=${TP_CONFIGS:-"200x16 20x64"} TP_SECS=${TP_SECS:-10}
 LAT_PAIRS=${LAT_PAIRS:-100} LAT_RATES=${LAT_RATES:-"1000 10000"} LAT_SECS=${LAT_SECS:-10}
-SCENARIOS=${SCENARIOS:-"idle idle-tls login throughput latency calibrate"}
+STORM_N=${STORM_N:-2000} MUC_N=${MUC_N:-1000} MUC_SECS=${MUC_SECS:-10} OFFLINE=${OFFLINE:-100x100}
+PRES_USERS=${PRES_USERS:-202} PRES_CONTACTS=${PRES_CONTACTS:-100}
+SCENARIOS=${SCENARIOS:-"idle idle-tls login storm throughput latency muc offline presence calibrate"}
 SERVER_CPU=${SERVER_CPU:-0} GEN_CPU=${GEN_CPU:-1}
 cache_root=${XMPPBENCH_CACHE:-/tmp/xmppbench-cache}
 for p in ${TP_CONFIGS//x*([0-9])/} $LAT_PAIRS; do
   if [ $((2 * p)) -gt "$ACCOUNTS" ]; then
     echo "run.sh: ACCOUNTS ($ACCOUNTS) must be at least twice the number of pairs ($p)" >&2; exit 2
   fi
+done
+for n in $MUC_N $PRES_USERS $((${OFFLINE%x*} + 10)); do
+  [ "$n" -le "$ACCOUNTS" ] || { echo "run.sh: ACCOUNTS ($ACCOUNTS) is below a scenario's $n users" >&2; exit 2; }
 done
 
 tmp=$(mktemp -d /tmp/xmppbench.XXXXXX)
@@ -76,6 +86,10 @@ level = "warn"
 
 [c2s]
 require_encryption = false
+[c2s.limits]  # the benchmark measures the server, not its throttles
+max_connections_per_ip = 0
+max_sessions_per_account = 0
+max_bytes_per_second = 0
 
 [[c2s.listen]]
 address = "127.0.0.1"
@@ -89,6 +103,9 @@ max_failures = 1000
 failure_window = 1
 
 [hosts."localhost"]
+modules = ["roster", "presence", "offline", "disco", "ping", "muc"]
+[modules.offline]
+max_messages = 100000
 EOF
 
 # Accounts: from the cache, or created now (and cached).
@@ -165,6 +182,10 @@ for s in $SCENARIOS; do
     idle) run "idle-$IDLE_N" --scenario idle --clients "$IDLE_N" ;;
     idle-tls) run "idle-tls-$IDLE_TLS_N" --scenario idle --clients "$IDLE_TLS_N" --tls ;;
     login) run "login-$LOGIN_N" --scenario login --clients "$LOGIN_N" ;;
+    storm) run "storm-$STORM_N" --scenario login --clients "$STORM_N" --concurrency "$STORM_N" ;;
+    muc) run "muc-$MUC_N" --scenario muc --clients "$MUC_N" --senders 1 --window 16 --duration "$MUC_SECS" ;;
+    offline) run "offline-$OFFLINE" --scenario offline --clients "${OFFLINE%x*}" --messages "${OFFLINE#*x}" --senders 10 ;;
+    presence) run "presence-$PRES_USERS" --scenario presence --clients "$PRES_USERS" --contacts "$PRES_CONTACTS" ;;
     throughput) for t in $TP_CONFIGS; do
                   run "throughput-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" --duration "$TP_SECS"
                 done ;;
@@ -205,6 +226,12 @@ for line in "${results[@]}"; do
            det="$(get sessions) sessions, login p50 $(get login_p50_ms) ms p99 $(get login_p99_ms) ms" ;;
     throughput) fig="$(get delivered_per_s) msg/s ($(get per_server_cpu_s))"
                 det="$(get pairs) pairs, window $(get window), lost $(get lost), $(get msgs_per_write) msg/write" ;;
+    muc) fig="$(get deliveries_per_s) deliveries/s ($(get per_server_cpu_s))"
+         det="$(get occupants) occupants, join $(get join_s) s, p99 $(get p99_ms) ms, lost $(get lost)" ;;
+    offline) fig="$(get flushed_per_s) flushed/s"
+             det="$(get stored) stored (accepted $(get accepted_per_s)/s), lost $(get lost)" ;;
+    presence) fig="$(get deliveries_per_s) presences/s ($(get per_server_cpu_s))"
+              det="$(get users) users x $(get contacts) contacts, seeding $(get seed_s) s, lost $(get lost)" ;;
     latency) fig="p99 $(get p99_ms) ms"
              det="p50 $(get p50_ms) p90 $(get p90_ms) max $(get max_ms) ms, lost $(get lost)" ;;
     *) fig="-"; det="-" ;;

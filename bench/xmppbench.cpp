@@ -5,9 +5,11 @@
 // data is not parsed as XML: a small scanner finds complete top-level elements and the
 // message handler only looks at the <body>. See docs/performance.md.
 //
-// Scenarios: login, idle, throughput, latency (and prime: log every account in once to fill
-// the SCRAM key cache). Every loop is bounded by a count or by the global deadline, which
-// closes every socket and so ends every coroutine.
+// Scenarios: login, idle, throughput, latency, muc (fan-out in one room), offline (store, then
+// flush at login), presence (broadcast to rosters), plus prime (log every account in once to
+// fill the SCRAM key cache) and register (create the accounts in-band, XEP-0077). Every loop
+// is bounded by a count or by the global deadline, which closes every socket and so ends every
+// coroutine.
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -80,19 +82,29 @@ struct Options {
   std::string cache;       // SCRAM key cache file
   double timeout = 0;      // overall limit in seconds; 0: derived from the scenario
   std::string label;
+  std::string mech = "SCRAM-SHA-1";  // plaintext login: SCRAM-SHA-1 or PLAIN
+  std::string room;        // muc: room JID (default bench@conference.<domain>)
+  int senders = 1;         // muc: occupants posting; offline: online senders
+  int messages = 50;       // offline: messages stored per receiver
+  int contacts = 100;      // presence: roster size (users form groups of contacts + 1)
+  int rounds = 5;          // presence: presence changes per user
 };
 
 [[noreturn]] void usage(const char* msg = nullptr) {
   if (msg) std::cerr << "xmppbench: " << msg << "\n";
   std::cerr <<
-      "usage: xmppbench --scenario login|idle|throughput|latency|prime [options]\n"
+      "usage: xmppbench --scenario login|idle|throughput|latency|muc|offline|presence|prime|register [options]\n"
       "  --host A (127.0.0.1; loopback only)  --port P (5222)  --domain D (localhost)\n"
       "  --user-prefix S (bench)  --password P (benchpass)  --accounts N (default: one per connection)\n"
       "  --clients N (1000)  --concurrency C (100 logins in flight)  --sources S (16: 127.0.0.2..)\n"
       "  --pairs P (100)  --window K (16)  --rate R msg/s (1000)  --duration D s (10)  --warmup W s (1)\n"
       "  --payload BYTES (0)  --settle S (2)  --hold S (0)\n"
       "  --server-pid PID (sample its CPU and RSS)  --tls (STARTTLS + PLAIN instead of SCRAM-SHA-1)\n"
-      "  --cache FILE (SCRAM key cache)  --timeout S (overall limit)  --label TEXT\n";
+      "  --cache FILE (SCRAM key cache)  --timeout S (overall limit)  --label TEXT\n"
+      "  --mech SCRAM-SHA-1|PLAIN (plaintext login mechanism)\n"
+      "  muc: --clients N occupants  --senders S (1)  --window K  --room JID (bench@conference.<domain>)\n"
+      "  offline: --clients R receivers  --senders S (1)  --messages M per receiver (50); accounts R.. send\n"
+      "  presence: --clients N  --contacts C (100; groups of C+1 mutual contacts)  --rounds K (5)\n";
   std::exit(2);
 }
 
@@ -134,10 +146,17 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--cache") o.cache = val();
     else if (a == "--timeout") o.timeout = num();
     else if (a == "--label") o.label = val();
+    else if (a == "--mech") o.mech = val();
+    else if (a == "--room") o.room = val();
+    else if (a == "--senders") o.senders = static_cast<int>(num());
+    else if (a == "--messages") o.messages = static_cast<int>(num());
+    else if (a == "--contacts") o.contacts = static_cast<int>(num());
+    else if (a == "--rounds") o.rounds = static_cast<int>(num());
     else if (a == "-h" || a == "--help") usage();
     else usage(("unknown option " + std::string(a)).c_str());
   }
-  static const char* scenarios[] = {"login", "idle", "throughput", "latency", "prime"};
+  static const char* scenarios[] = {"login", "idle",     "throughput", "latency", "muc",
+                                    "offline", "presence", "prime",      "register"};
   if (std::find_if(std::begin(scenarios), std::end(scenarios), [&](const char* s) { return o.scenario == s; }) ==
       std::end(scenarios))
     usage("unknown scenario");
@@ -153,6 +172,13 @@ Options parse_args(int argc, char** argv) {
   if (o.sources < 1 || o.sources > 60000) usage("--sources out of range");
   if (o.payload < 0 || o.payload > 100'000) usage("--payload out of range");
   if (o.settle < 0 || o.settle > 600 || o.hold < 0 || o.hold > 3600) usage("--settle/--hold out of range");
+  if (o.mech != "SCRAM-SHA-1" && o.mech != "PLAIN") usage("--mech must be SCRAM-SHA-1 or PLAIN");
+  if (o.senders < 1 || o.senders > 100'000) usage("--senders out of range");
+  if (o.messages < 1 || o.messages > 100'000) usage("--messages out of range");
+  if (o.contacts < 1 || o.contacts > 10'000) usage("--contacts out of range");
+  if (o.rounds < 1 || o.rounds > 10'000) usage("--rounds out of range");
+  if (o.room.empty()) o.room = "bench@conference." + o.domain;
+  if (o.scenario == "muc" && o.senders > o.clients) usage("--senders must not exceed --clients");
   return o;
 }
 
@@ -229,7 +255,45 @@ struct Conn {
   bool writing = false, dirty = false, dead = false, ready = false;
   std::string user, jid;
   Clock::time_point login_started;
+  // Scenario state.
+  bool joined = false;    // muc: our own occupant presence (status 110) arrived
+  int roster_both = -1;   // presence: roster items with subscription 'both' (-1: no answer yet)
 };
+
+// Value of attribute `name` in the start tag of `el` (either quote); empty when absent.
+std::string_view attr(std::string_view el, std::string_view name) {
+  const std::string_view tag = el.substr(0, el.find('>'));
+  for (size_t at = 0; (at = tag.find(name, at)) != std::string_view::npos; at += name.size()) {
+    const size_t eq = at + name.size();
+    if (at == 0 || tag[at - 1] != ' ' || eq + 1 >= tag.size() || tag[eq] != '=') continue;
+    const char q = tag[eq + 1];
+    if (q != '\'' && q != '"') continue;
+    const size_t end = tag.find(q, eq + 2);
+    if (end == std::string_view::npos) return {};
+    return tag.substr(eq + 2, end - eq - 2);
+  }
+  return {};
+}
+
+// Text of the first <body> child, whatever attributes it carries (xml:lang, ...).
+std::string_view body_text(std::string_view el) {
+  auto s = el.find("<body");
+  if (s == std::string_view::npos) return {};
+  s = el.find('>', s);
+  if (s == std::string_view::npos || el[s - 1] == '/') return {};
+  auto e = el.find("</body>", s);
+  return e == std::string_view::npos ? std::string_view() : el.substr(s + 1, e - s - 1);
+}
+
+bool is_type(std::string_view el, std::string_view type) { return attr(el, "type") == type; }
+
+std::string_view bare(std::string_view jid) { return jid.substr(0, jid.find('/')); }
+
+size_t count_of(std::string_view s, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = 0; (at = s.find(what, at)) != std::string_view::npos; at += what.size()) ++n;
+  return n;
+}
 
 // Latency statistics ------------------------------------------------------------------------
 
@@ -422,9 +486,8 @@ class Bench {
     return s;
   }
 
-  // Login: connect, stream, (STARTTLS + PLAIN | SCRAM-SHA-1), restart, bind, presence.
-  awaitable<void> login(Conn& c) {
-    c.login_started = Clock::now();
+  // Connects from this connection's source address and opens the stream (up to the features).
+  awaitable<void> open_stream(Conn& c) {
     const auto src = asio::ip::address_v4(0x7F000002u + static_cast<std::uint32_t>(c.idx % opt_.sources));
     c.sock.open(tcp::v4());
     int one = 1;
@@ -435,6 +498,26 @@ class Bench {
     send_now(c, header_);
     co_await expect_header(c);
     co_await expect(c, "<stream:features");
+  }
+
+  // In-band registration (XEP-0077) of this connection's account; an existing one is fine.
+  awaitable<void> register_account(Conn& c) {
+    co_await open_stream(c);
+    send_now(c, "<iq type='set' id='reg1'><query xmlns='jabber:iq:register'><username>" + c.user +
+                    "</username><password>" + opt_.password + "</password></query></iq>");
+    std::string answer = co_await expect(c, "<iq");
+    if (!is_type(answer, "result") && answer.find("<conflict") == std::string::npos)
+      throw std::runtime_error("registration refused: " + answer.substr(0, 300));
+  }
+
+  // Login: connect, stream, (STARTTLS + PLAIN | SCRAM-SHA-1 | PLAIN), restart, bind, presence.
+  awaitable<void> login(Conn& c) {
+    c.login_started = Clock::now();
+    if (opt_.scenario == "register") {
+      co_await register_account(c);
+      co_return;
+    }
+    co_await open_stream(c);
     if (opt_.tls) {
       send_now(c, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
       co_await expect(c, "<proceed");
@@ -445,6 +528,11 @@ class Bench {
       send_now(c, header_);
       co_await expect_header(c);
       co_await expect(c, "<stream:features");
+      std::string plain = std::string(1, '\0') + c.user + '\0' + opt_.password;
+      send_now(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + bench::base64_encode(plain) +
+                      "</auth>");
+      co_await expect(c, "<success");
+    } else if (opt_.mech == "PLAIN") {
       std::string plain = std::string(1, '\0') + c.user + '\0' + opt_.password;
       send_now(c, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + bench::base64_encode(plain) +
                       "</auth>");
@@ -498,6 +586,11 @@ class Bench {
     ++ready_;
     login_ns_.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - c.login_started).count());
     notify();
+    if (opt_.scenario == "register") {  // nothing more to do on this connection
+      c.ready = false;
+      close(c);
+      co_return;
+    }
     try {
       for (;;) {  // ends when the socket is closed (scenario end or deadline)
         std::string_view v;
@@ -539,14 +632,36 @@ class Bench {
     }
   }
 
-  // Logs in every connection; returns the time it took.
-  awaitable<Clock::duration> login_all(Clock::time_point limit) {
-    const int n = static_cast<int>(conns_.size());
+  std::string bare_jid(const Conn& c) const { return c.user + "@" + opt_.domain; }
+
+  // Logs in connections [first, first + count); returns the time it took.
+  awaitable<Clock::duration> login_range(int first, int count, Clock::time_point limit) {
     auto t0 = Clock::now();
-    asio::co_spawn(io_, launch(0, n), asio::detached);
-    auto all_done = [this, n] { return ready_ + failed_ >= n; };
+    const int target = ready_ + failed_ + count;
+    asio::co_spawn(io_, launch(first, count), asio::detached);
+    auto all_done = [this, target] { return ready_ + failed_ >= target; };
     co_await wait_until(all_done, limit);
     co_return Clock::now() - t0;
+  }
+
+  awaitable<Clock::duration> login_all(Clock::time_point limit) {
+    co_return co_await login_range(0, static_cast<int>(conns_.size()), limit);
+  }
+
+  // Waits until `counter` reaches `target` or stops moving for `quiet` (bounded by `limit`).
+  awaitable<void> wait_quiet(const std::uint64_t& counter, Clock::duration quiet, Clock::time_point limit,
+                             std::uint64_t target = UINT64_MAX) {
+    std::uint64_t last = counter;
+    auto moved_at = Clock::now();
+    for (int spins = 0; spins < 1'000'000 && !aborting_ && Clock::now() < limit && counter < target; ++spins) {
+      co_await sleep_for(50ms);
+      if (counter != last) {
+        last = counter;
+        moved_at = Clock::now();
+      } else if (Clock::now() - moved_at >= quiet) {
+        break;
+      }
+    }
   }
 
   // Messages ---------------------------------------------------------------------------------
@@ -571,6 +686,16 @@ class Bench {
   }
 
   void on_element(Conn& c, std::string_view el) {
+    switch (scenario_) {
+      case 'l':
+      case 't': return on_pair_message(c, el);
+      case 'm': return on_muc(c, el);
+      case 'o': return on_offline(c, el);
+      case 'p': return on_presence(c, el);
+    }
+  }
+
+  void on_pair_message(Conn& c, std::string_view el) {
     if (!el.starts_with("<message")) return;
     auto body = child_text(el, "<body>", "</body>");
     if (body.empty()) return;
@@ -597,6 +722,329 @@ class Bench {
     } else if (scenario_ == 't' && sending_) {
       queue_message(pair, 0);
     }
+  }
+
+
+  // MUC ----------------------------------------------------------------------------------------
+
+  std::string occupant_jid(const Conn& c) const { return opt_.room + "/n" + std::to_string(c.idx); }
+
+  void join_room(Conn& c) {
+    queue(c, "<presence to='" + occupant_jid(c) +
+                 "'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>");
+  }
+
+  // Sender i's next groupchat message; body "m <sender> <send-ns>".
+  void queue_groupchat(Conn& s) {
+    char b[48];
+    auto* e = std::to_chars(b, b + 20, s.idx).ptr;
+    *e++ = ' ';
+    e = std::to_chars(e, b + sizeof b, now_ns()).ptr;
+    std::string& o = s.out;
+    o.append("<message type='groupchat' to='").append(opt_.room).append("'><body>m ").append(b, e);
+    if (!payload_.empty()) o.append(payload_);
+    o.append("</body></message>");
+    if (!s.dirty) {
+      s.dirty = true;
+      dirty_.push_back(&s);
+    }
+    ++sent_;
+    ++outstanding_[static_cast<size_t>(s.idx)];
+  }
+
+  void on_muc(Conn& c, std::string_view el) {
+    if (el.starts_with("<message")) {
+      auto body = body_text(el);
+      if (!body.starts_with("m ")) return;  // the subject, history, ...
+      if (is_type(el, "error")) {
+        ++bounced_;
+        return;
+      }
+      size_t sender = 0;
+      std::int64_t ts = 0;
+      auto r1 = std::from_chars(body.data() + 2, body.data() + body.size(), sender);
+      if (r1.ec != std::errc() || sender >= outstanding_.size()) return;
+      std::from_chars(r1.ptr + 1, body.data() + body.size(), ts);
+      ++received_;
+      if (ts >= measure_from_ns_ && ts < measure_to_ns_ && (received_ & 15) == 0)
+        latencies_.push_back(now_ns() - ts);  // one delivery in 16 is enough for percentiles
+      if (&c == conns_[sender].get()) {  // the room reflected our own message: next one
+        --outstanding_[sender];
+        if (sending_) queue_groupchat(c);
+      }
+    } else if (el.starts_with("<presence")) {
+      const auto from = attr(el, "from");
+      if (!from.starts_with(opt_.room) || from.size() <= opt_.room.size() || from[opt_.room.size()] != '/') return;
+      if (is_type(el, "error")) {
+        if (muc_errors_++ < 3) std::cerr << "xmppbench: join refused: " << std::string(el.substr(0, 400)) << "\n";
+        return;
+      }
+      ++muc_presences_;
+      if (!c.joined && from == occupant_jid(c) && (el.find("code='110'") != std::string_view::npos ||
+                                                    el.find("code=\"110\"") != std::string_view::npos)) {
+        c.joined = true;
+        ++joined_;
+        if (el.find("code='201'") != std::string_view::npos || el.find("code=\"201\"") != std::string_view::npos) {
+          // XEP-0045 §10.1.2: a new room stays locked until its owner accepts the defaults.
+          need_config_ = true;
+          queue(c, "<iq type='set' id='cfg1' to='" + opt_.room +
+                       "'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' "
+                       "type='submit'/></query></iq>");
+        }
+      }
+      notify();
+    } else if (el.starts_with("<iq") && attr(el, "id") == "cfg1") {
+      if (is_type(el, "result")) configured_ = true;
+      else std::cerr << "xmppbench: room configuration refused: " << std::string(el.substr(0, 400)) << "\n";
+      notify();
+    }
+  }
+
+  // Occupants join one room (the first creates it), then `senders` of them post groupchat
+  // messages, each keeping `window` outstanding (the room's echo to the sender frees a slot).
+  awaitable<void> run_muc(Clock::time_point limit) {
+    const int n = static_cast<int>(conns_.size());
+    outstanding_.assign(static_cast<size_t>(n), 0);
+    payload_.assign(static_cast<size_t>(opt_.payload), 'x');
+    if (ready_ < n) {
+      result(" error=not_all_logged_in");
+      co_return;
+    }
+    const auto t0 = Clock::now();
+    join_room(*conns_[0]);
+    flush_dirty();
+    auto created = [this] { return joined_ >= 1 && (!need_config_ || configured_); };
+    if (!co_await wait_until(created, std::min(limit, Clock::now() + 10s))) {
+      result(" error=room_not_created");
+      co_return;
+    }
+    for (int i = 1; i < n; ++i) join_room(*conns_[static_cast<size_t>(i)]);
+    flush_dirty();
+    auto all_joined = [this, n] { return joined_ >= n || muc_errors_ > 0; };
+    co_await wait_until(all_joined, limit);
+    // Every occupant receives every occupant's presence once: n * n in all.
+    const std::uint64_t expected_presences = std::uint64_t(n) * std::uint64_t(n);
+    auto presences_in = [this, expected_presences] { return muc_presences_ >= expected_presences; };
+    co_await wait_until(presences_in, std::min(limit, Clock::now() + 30s));
+    const double join_s = seconds(Clock::now() - t0);
+    if (joined_ < n) {
+      result(" error=not_all_joined joined=" + std::to_string(joined_));
+      co_return;
+    }
+    co_await sleep_for(200ms);
+    const auto start = Clock::now();
+    const auto measure_from = start + std::chrono::milliseconds(static_cast<long long>(opt_.warmup * 1000));
+    const auto measure_to = measure_from + std::chrono::milliseconds(static_cast<long long>(opt_.duration * 1000));
+    measure_from_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(measure_from.time_since_epoch()).count();
+    measure_to_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(measure_to.time_since_epoch()).count();
+    sending_ = true;
+    for (int s = 0; s < opt_.senders; ++s)
+      for (int k = 0; k < opt_.window; ++k) queue_groupchat(*conns_[static_cast<size_t>(s)]);
+    flush_dirty();
+    co_await sleep_for(measure_from - Clock::now());
+    const CpuMark a = cpu_mark(opt_.server_pid);
+    const std::uint64_t recv_a = received_;
+    co_await sleep_for(measure_to - Clock::now());
+    const CpuMark b = cpu_mark(opt_.server_pid);
+    const std::uint64_t recv_b = received_;
+    sending_ = false;
+    const std::uint64_t expected = sent_ * std::uint64_t(n);
+    auto drained = [this, expected] { return received_ >= expected; };
+    co_await wait_until(drained, std::min(limit, Clock::now() + 10s));
+    const double wall = seconds(b.at - a.at);
+    const double rate = wall > 0 ? double(recv_b - recv_a) / wall : 0;
+    const std::uint64_t lost = expected > received_ ? expected - received_ : 0;
+    auto p = percentiles(latencies_);
+    std::snprintf(buf_, sizeof buf_,
+                  " occupants=%d senders=%d window=%d join_s=%.2f seconds=%.1f deliveries_per_s=%.0f sent=%llu "
+                  "received=%llu lost=%llu bounced=%llu p50_ms=%.3f p99_ms=%.3f",
+                  n, opt_.senders, opt_.window, join_s, wall, rate, (unsigned long long)sent_,
+                  (unsigned long long)received_, (unsigned long long)lost, (unsigned long long)bounced_, p.p50, p.p99);
+    result(buf_ + cpu_fields(cpu_between(a, b), rate));
+    if (lost > 0 || bounced_ > 0) exit_code_ = 1;
+  }
+
+  // Offline ------------------------------------------------------------------------------------
+
+  void on_offline(Conn& c, std::string_view el) {
+    if (el.starts_with("<message")) {
+      auto body = body_text(el);
+      if (!body.starts_with("o ")) return;
+      if (is_type(el, "error")) {
+        ++bounced_;
+        return;
+      }
+      if (body.substr(2, run_id_.size()) != run_id_) {
+        ++stale_;  // left over from an earlier run
+        return;
+      }
+      ++received_;
+      last_delivery_ = Clock::now();
+      notify();
+    } else if (el.starts_with("<iq") && attr(el, "id") == "sync1") {
+      ++synced_;
+      notify();
+    }
+    (void)c;
+  }
+
+  // Senders (accounts R..R+S-1) send M messages to each of R offline receivers' bare JIDs;
+  // a ping round trip per sender marks the end of sending. After --settle seconds the
+  // receivers log in (the initial presence triggers the flush) and count what arrives.
+  awaitable<void> run_offline(Clock::time_point limit) {
+    const int receivers = opt_.clients, senders = opt_.senders;
+    run_id_ = nonce().substr(0, 8);
+    co_await login_range(0, senders, limit);
+    if (ready_ < senders) {
+      result(" error=senders_not_logged_in");
+      co_return;
+    }
+    const std::uint64_t total = std::uint64_t(receivers) * std::uint64_t(opt_.messages);
+    const auto t0 = Clock::now();
+    const CpuMark m0 = cpu_mark(opt_.server_pid);
+    std::uint64_t k = 0;
+    for (int r = 0; r < receivers; ++r) {
+      const std::string to = bare_jid(*conns_[static_cast<size_t>(senders + r)]);
+      for (int m = 0; m < opt_.messages; ++m, ++k) {
+        Conn& s = *conns_[k % static_cast<std::uint64_t>(senders)];
+        queue(s, "<message type='chat' to='" + to + "'><body>o " + run_id_ + " " + std::to_string(m) + payload_ +
+                     "</body></message>");
+        ++sent_;
+      }
+    }
+    for (int i = 0; i < senders; ++i)
+      queue(*conns_[static_cast<size_t>(i)], "<iq type='get' id='sync1' to='" + opt_.domain +
+                                                 "'><ping xmlns='urn:xmpp:ping'/></iq>");
+    flush_dirty();
+    auto synced = [this, senders] { return synced_ >= senders; };
+    co_await wait_until(synced, limit);
+    const double accept_s = seconds(Clock::now() - t0);
+    const CpuMark m1 = cpu_mark(opt_.server_pid);
+    co_await sleep_for(std::chrono::milliseconds(static_cast<long long>(opt_.settle * 1000)));
+    const auto t1 = Clock::now();
+    const CpuMark m2 = cpu_mark(opt_.server_pid);
+    co_await login_range(senders, receivers, limit);
+    auto all_in = [this, total] { return received_ >= total; };
+    co_await wait_until(all_in, std::min(limit, Clock::now() + 60s));
+    const CpuMark m3 = cpu_mark(opt_.server_pid);
+    const double flush_s = seconds((received_ ? last_delivery_ : Clock::now()) - t1);
+    const std::uint64_t lost = total > received_ ? total - received_ : 0;
+    std::snprintf(buf_, sizeof buf_,
+                  " receivers=%d messages=%d senders=%d stored=%llu accept_s=%.3f accepted_per_s=%.0f "
+                  "flush_s=%.3f flushed_per_s=%.0f received=%llu lost=%llu bounced=%llu stale=%llu",
+                  receivers, opt_.messages, senders, (unsigned long long)total, accept_s,
+                  accept_s > 0 ? double(total) / accept_s : 0, flush_s, flush_s > 0 ? double(received_) / flush_s : 0,
+                  (unsigned long long)received_, (unsigned long long)lost, (unsigned long long)bounced_,
+                  (unsigned long long)stale_);
+    const auto u_store = cpu_between(m0, m1), u_flush = cpu_between(m2, m3);
+    char cpu[160];
+    std::snprintf(cpu, sizeof cpu, " store_server_cpu_pct=%.0f", u_store.server_pct);
+    result(buf_ + std::string(cpu) + cpu_fields(u_flush, flush_s > 0 ? double(received_) / flush_s : -1));
+    if (lost > 0 || bounced_ > 0) exit_code_ = 1;
+  }
+
+  // Presence broadcast -------------------------------------------------------------------------
+
+  int group_of(const Conn& c) const { return c.idx / (opt_.contacts + 1); }
+
+  void on_presence(Conn& c, std::string_view el) {
+    if (el.starts_with("<presence")) {
+      const auto type = attr(el, "type");
+      const auto from = attr(el, "from");
+      if (type == "subscribe") {  // approve every request: the seeding phase
+        queue(c, "<presence type='subscribed' to='" + std::string(bare(from)) + "'/>");
+        return;
+      }
+      if (type == "subscribed") {
+        ++subscribed_;
+        return;
+      }
+      if (!type.empty() || bare(from) == bare(c.jid)) return;
+      ++presences_;
+      auto status = child_text(el, "<status>", "</status>");
+      if (status.starts_with("b") && status.substr(1) == round_tag_) {
+        ++received_;
+        notify();
+      }
+    } else if (el.starts_with("<iq") && attr(el, "id") == "roster1") {
+      c.roster_both = static_cast<int>(count_of(el, "subscription='both'") + count_of(el, "subscription=\"both\""));
+      ++rosters_;
+      notify();
+    }
+  }
+
+  // Asks every user for its roster; returns the smallest number of 'both' items.
+  awaitable<int> min_roster_both(Clock::time_point limit) {
+    rosters_ = 0;
+    for (auto& c : conns_) {
+      c->roster_both = -1;
+      queue(*c, "<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>");
+    }
+    flush_dirty();
+    auto answered = [this] { return rosters_ >= conns_.size(); };
+    co_await wait_until(answered, std::min(limit, Clock::now() + 30s));
+    int least = opt_.contacts;
+    for (auto& c : conns_) least = std::min(least, c->roster_both);
+    co_return least;
+  }
+
+  // Users form groups of contacts + 1 mutual contacts (subscription 'both', set up once in-band
+  // and kept by the server). Each round, every user changes its presence (a new <status>) and
+  // the round ends when every contact got it: users * contacts deliveries per round.
+  awaitable<void> run_presence(Clock::time_point limit) {
+    const int n = static_cast<int>(conns_.size());
+    const int g = opt_.contacts + 1;
+    if (ready_ < n) {
+      result(" error=not_all_logged_in");
+      co_return;
+    }
+    int both = co_await min_roster_both(limit);
+    double seed_s = 0;
+    if (both < opt_.contacts) {  // seed: everyone asks everyone in its group; everyone approves
+      const auto t0 = Clock::now();
+      for (auto& c : conns_)
+        for (int j = group_of(*c) * g; j < (group_of(*c) + 1) * g && j < n; ++j)
+          if (j != c->idx) queue(*c, "<presence type='subscribe' to='" + bare_jid(*conns_[static_cast<size_t>(j)]) + "'/>");
+      flush_dirty();
+      // Each user gets one 'subscribed' per contact; a server that stores every change
+      // synchronously may take a while, so only a long silence ends the wait early.
+      co_await wait_quiet(subscribed_, 20s, std::min(limit, Clock::now() + 300s),
+                          std::uint64_t(n) * std::uint64_t(opt_.contacts));
+      seed_s = seconds(Clock::now() - t0);
+      both = co_await min_roster_both(limit);
+      if (both < opt_.contacts) {
+        result(" error=rosters_not_seeded min_both=" + std::to_string(both));
+        co_return;
+      }
+    }
+    // Logins and subscriptions made presence traffic (probes, broadcasts): let it settle.
+    co_await wait_quiet(presences_, 500ms, std::min(limit, Clock::now() + 30s));
+    const std::uint64_t per_round = std::uint64_t(n) * std::uint64_t(opt_.contacts);
+    const CpuMark a = cpu_mark(opt_.server_pid);
+    int rounds = 0;
+    for (; rounds < opt_.rounds && !aborting_; ++rounds) {
+      round_tag_ = std::to_string(rounds);
+      received_ = 0;
+      for (auto& c : conns_) queue(*c, "<presence><status>b" + round_tag_ + "</status></presence>");
+      sent_ += per_round;
+      flush_dirty();
+      auto round_done = [this, per_round] { return received_ >= per_round; };
+      if (!co_await wait_until(round_done, std::min(limit, Clock::now() + 30s))) break;
+      total_presence_ += received_;
+    }
+    const CpuMark b = cpu_mark(opt_.server_pid);
+    if (rounds < opt_.rounds) total_presence_ += received_;
+    const double wall = seconds(b.at - a.at);
+    const double rate = wall > 0 ? double(total_presence_) / wall : 0;
+    const std::uint64_t expected = per_round * std::uint64_t(opt_.rounds);
+    const std::uint64_t lost = expected > total_presence_ ? expected - total_presence_ : 0;
+    std::snprintf(buf_, sizeof buf_,
+                  " users=%d contacts=%d rounds=%d seed_s=%.1f seconds=%.2f deliveries_per_s=%.0f received=%llu "
+                  "lost=%llu",
+                  n, opt_.contacts, opt_.rounds, seed_s, wall, rate, (unsigned long long)total_presence_,
+                  (unsigned long long)lost);
+    result(buf_ + cpu_fields(cpu_between(a, b), rate));
+    if (lost > 0) exit_code_ = 1;
   }
 
   // Scenarios ----------------------------------------------------------------------------------
@@ -632,10 +1080,13 @@ class Bench {
   }
 
   awaitable<void> main_task() {
+    const std::string& s = opt_.scenario;
     const double auto_timeout =
-        opt_.scenario == "throughput" || opt_.scenario == "latency"
-            ? 60 + opt_.warmup + opt_.duration + opt_.pairs / 100.0
-            : 60 + opt_.clients / 100.0 + opt_.settle + opt_.hold;
+        s == "throughput" || s == "latency" ? 60 + opt_.warmup + opt_.duration + opt_.pairs / 100.0
+        : s == "muc"                        ? 90 + opt_.warmup + opt_.duration + opt_.clients / 20.0
+        : s == "presence"                   ? 400 + opt_.clients / 10.0
+        : s == "offline"                    ? 120 + opt_.settle + opt_.clients * opt_.messages / 1000.0
+                                            : 60 + opt_.clients / 100.0 + opt_.settle + opt_.hold;
     const auto limit = Clock::now() + std::chrono::milliseconds(
                                           static_cast<long long>(1000 * (opt_.timeout > 0 ? opt_.timeout : auto_timeout)));
     deadline_.expires_at(limit);
@@ -645,9 +1096,10 @@ class Bench {
       exit_code_ = 1;
       shutdown();
     });
-    scenario_ = opt_.scenario == "latency" ? 'l' : opt_.scenario == "throughput" ? 't' : 's';
+    scenario_ = s == "latency" ? 'l' : s == "throughput" ? 't' : s == "muc" ? 'm' : s == "offline" ? 'o'
+              : s == "presence" ? 'p' : 's';
     const bool messages = scenario_ == 'l' || scenario_ == 't';
-    const int n = messages ? 2 * opt_.pairs : opt_.clients;
+    const int n = messages ? 2 * opt_.pairs : scenario_ == 'o' ? opt_.clients + opt_.senders : opt_.clients;
     {
       rlimit rl{};
       getrlimit(RLIMIT_NOFILE, &rl);
@@ -659,6 +1111,17 @@ class Bench {
           std::cerr << "xmppbench: warning: open-file limit " << rl.rlim_cur << " is below " << n << " connections\n";
       }
     }
+    if (scenario_ == 'o') {  // senders first (accounts R..), then the receivers (accounts 0..R-1)
+      make_conns(n);
+      for (int i = 0; i < n; ++i)
+        conns_[static_cast<size_t>(i)]->user =
+            opt_.user_prefix + std::to_string(i < opt_.senders ? opt_.clients + i : i - opt_.senders);
+      co_await run_offline(limit);
+      closing_ = true;
+      if (failed_ > 0 || dropped_ > 0) exit_code_ = 1;
+      shutdown();
+      co_return;
+    }
     make_conns(n);
     const long rss0 = opt_.server_pid ? rss_kb(opt_.server_pid).value_or(-1) : -1;
     const CpuMark m0 = cpu_mark(opt_.server_pid);
@@ -669,7 +1132,7 @@ class Bench {
     auto lp = percentiles(login_ns_);
     char buf[512];
 
-    if (opt_.scenario == "login" || opt_.scenario == "prime") {
+    if (opt_.scenario == "login" || opt_.scenario == "prime" || opt_.scenario == "register") {
       std::snprintf(buf, sizeof buf, " sessions=%d elapsed_s=%.3f logins_per_s=%.0f login_p50_ms=%.2f login_p99_ms=%.2f",
                     ready_, login_s, login_rate, lp.p50, lp.p99);
       result(buf + cpu_fields(cpu_between(m0, m1), login_rate));
@@ -684,6 +1147,10 @@ class Bench {
                     ready_, rss0, rss1, per, self_rss, login_rate);
       result(buf + cpu_fields(cpu_between(m0, m1)));
       if (opt_.hold > 0) co_await sleep_for(std::chrono::milliseconds(static_cast<long long>(opt_.hold * 1000)));
+    } else if (scenario_ == 'm') {
+      co_await run_muc(limit);
+    } else if (scenario_ == 'p') {
+      co_await run_presence(limit);
     } else {
       co_await run_messages(limit);
     }
@@ -792,6 +1259,19 @@ class Bench {
   bool aborting_ = false, closing_ = false, sending_ = false;
   int in_flight_ = 0, ready_ = 0, failed_ = 0, launched_ = 0, dropped_ = 0, exit_code_ = 0;
   std::uint64_t sent_ = 0, received_ = 0, writes_ = 0, reads_ = 0, bounced_ = 0, misdelivered_ = 0;
+  // muc
+  int joined_ = 0, muc_errors_ = 0;
+  bool need_config_ = false, configured_ = false;
+  std::uint64_t muc_presences_ = 0;
+  // offline
+  std::string run_id_;
+  int synced_ = 0;
+  std::uint64_t stale_ = 0;
+  Clock::time_point last_delivery_{};
+  // presence
+  std::string round_tag_;
+  size_t rosters_ = 0;
+  std::uint64_t subscribed_ = 0, presences_ = 0, total_presence_ = 0;
   std::int64_t measure_from_ns_ = 0, measure_to_ns_ = 0;
 };
 

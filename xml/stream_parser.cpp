@@ -43,17 +43,57 @@ ExpandedName split(const XML_Char* raw) {
 
 bool is_whitespace(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
+// An expat parser holds ~11 KB once it has seen a stream (input buffer, tag and attribute
+// arrays, namespace bindings), most of an idle session's memory. A session between stanzas
+// gives its parser back to this per-thread pool; busy sessions on the thread reuse the few
+// kept here, so releasing costs a reset, not an allocation.
+class ParserPool {
+ public:
+  ~ParserPool() {
+    for (XML_Parser p : free_) XML_ParserFree(p);
+  }
+  XML_Parser take() {
+    if (free_.empty()) return XML_ParserCreateNS("UTF-8", kSeparator);
+    XML_Parser p = free_.back();
+    free_.pop_back();
+    return p;
+  }
+  void give(XML_Parser p) {
+    if (free_.size() >= kKept || !XML_ParserReset(p, "UTF-8")) return XML_ParserFree(p);
+    free_.push_back(p);
+  }
+  static ParserPool& local() {
+    thread_local ParserPool pool;
+    return pool;
+  }
+
+ private:
+  static constexpr std::size_t kKept = 8;
+  std::vector<XML_Parser> free_;
+};
+
+void escape_into(std::string_view s, std::string& out) {
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '\'': out += "&apos;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+}
+
 }  // namespace
 
 struct StreamParser::Impl {
-  explicit Impl(ParserLimits l) : limits(l), parser(XML_ParserCreateNS("UTF-8", kSeparator)) {
-    if (!parser) throw std::bad_alloc();
-    start();
+  explicit Impl(ParserLimits l) : limits(l) { start(); }
+  ~Impl() {
+    if (parser) ParserPool::local().give(parser);
   }
-  ~Impl() { XML_ParserFree(parser); }
 
   ParserLimits limits;
-  XML_Parser parser;
+  XML_Parser parser = nullptr;  // null between stanzas of an idle session (see ParserPool)
   std::vector<Event>* out = nullptr;  // set for the duration of feed()
   ParseError error = ParseError::none;
   std::string error_text;
@@ -66,9 +106,16 @@ struct StreamParser::Impl {
   Element stanza;             // the depth-1 element being built
   std::vector<Element*> open; // path from `stanza` to the innermost open element
   std::string text;           // character data not yet added to open.back()
+  // The root's namespace declarations (prefix, URI; "" for the default) and the prefix of its
+  // name: enough to rebuild an equivalent parser in the middle of the stream.
+  std::vector<std::pair<std::string, std::string>> root_decls;
+  std::string root_prefix;
+  bool releasable = false;    // the root's name could be written back unambiguously
+  bool replaying = false;     // parsing the synthetic header of a rebuilt parser
 
-  // Fresh per-stream state and (again, since XML_ParserReset clears them) the handlers.
+  // Fresh per-stream state; the parser (if any) starts over too.
   void start() {
+    if (parser) XML_ParserReset(parser, "UTF-8");
     error = ParseError::none;
     error_text.clear();
     depth = 0;
@@ -78,7 +125,14 @@ struct StreamParser::Impl {
     stanza = Element();
     open.clear();
     text.clear();
+    root_decls.clear();
+    root_prefix.clear();
+    releasable = replaying = false;
+    if (parser) install_handlers();
+  }
 
+  // Handlers and settings (XML_ParserReset clears them).
+  void install_handlers() {
     XML_SetUserData(parser, this);
     // Deferral holds back a token whose last bytes arrive in a small piece until more
     // bytes come; a client waiting for the answer to that stanza sends none.
@@ -147,6 +201,11 @@ struct StreamParser::Impl {
       return abort(ParseError::invalid_namespace, "root element is {" + std::string(n.uri) + "}" +
                                                       std::string(n.local) + ", not {" + ns::kStream + "}stream");
     }
+    if (replaying) {  // a rebuilt parser re-reading the header: nothing to report
+      depth = 1;
+      return;
+    }
+    find_root_prefix();
     Element header("stream", ns::kStream);
     if (has_default_ns) header.set_attr("xmlns", default_ns);
     add_attrs(header, atts);
@@ -219,9 +278,60 @@ struct StreamParser::Impl {
 
   static void on_namespace(void* self, const XML_Char* prefix, const XML_Char* uri) {
     Impl& p = *static_cast<Impl*>(self);
-    if (p.depth != 0 || prefix) return;
+    if (p.depth != 0 || p.replaying) return;
+    p.root_decls.emplace_back(prefix ? prefix : "", uri ? uri : "");
+    if (prefix) return;
     p.has_default_ns = true;
     p.default_ns = uri ? uri : "";
+  }
+
+  // The root was {streams}stream: its prefix is the one declaration bound to that namespace.
+  void find_root_prefix() {
+    int bound = 0;
+    for (const auto& [prefix, uri] : root_decls) {
+      if (uri != ns::kStream) continue;
+      root_prefix = prefix;
+      ++bound;
+    }
+    releasable = bound == 1;
+  }
+
+  // Between stanzas, with nothing half-parsed: the parser can go back to the pool.
+  void release_if_idle() {
+    if (!releasable || error != ParseError::none || depth != 1 || boundary != fed || !text.empty()) return;
+    ParserPool::local().give(parser);
+    parser = nullptr;
+    std::string().swap(text);
+    std::vector<Element*>().swap(open);
+  }
+
+  // A parser for the next bytes: fresh at the start of a stream, or (after a release) one
+  // that has read an equivalent stream header, with its events suppressed.
+  bool acquire() {
+    parser = ParserPool::local().take();
+    if (!parser) return false;
+    install_handlers();
+    if (depth == 0) return true;
+    std::string header = "<";
+    if (!root_prefix.empty()) header.append(root_prefix).append(":");
+    header.append("stream");
+    for (const auto& [prefix, uri] : root_decls) {
+      header.append(prefix.empty() ? " xmlns='" : " xmlns:").append(prefix.empty() ? "" : prefix + "='");
+      escape_into(uri, header);
+      header += '\'';
+    }
+    header += '>';
+    replaying = true;
+    fed = boundary = 0;  // the byte positions now count from the synthetic header
+    depth = 0;
+    const auto ok = XML_Parse(parser, header.data(), static_cast<int>(header.size()), XML_FALSE);
+    replaying = false;
+    if (ok != XML_STATUS_OK || depth != 1 || error != ParseError::none) {
+      fail(ParseError::not_well_formed, "internal: could not resume the stream");
+      return false;
+    }
+    fed = boundary = static_cast<XML_Index>(header.size());
+    return true;
   }
 
   static void on_comment(void* self, const XML_Char*) {
@@ -240,6 +350,17 @@ struct StreamParser::Impl {
 
   bool feed(std::string_view data, std::vector<Event>& events) {
     if (error != ParseError::none) return false;
+    // XML never contains U+0000. Expat alone may take "x\0" for the start of UTF-16 and
+    // decide later, so the answer would depend on how the network split the bytes.
+    if (auto nul = data.find('\0'); nul != std::string_view::npos) {
+      if (feed(data.substr(0, nul), events)) fail(ParseError::not_well_formed, "NUL byte in the stream");
+      return false;
+    }
+    if (data.empty()) return true;
+    if (!parser && !acquire()) {
+      if (error == ParseError::none) throw std::bad_alloc();
+      return false;
+    }
     out = &events;
     // Sliced so that input with no event in it (an endless start tag, say) is measured
     // against the limit before expat has buffered much more than the limit.
@@ -262,6 +383,7 @@ struct StreamParser::Impl {
       data.remove_prefix(n);
     }
     out = nullptr;
+    release_if_idle();
     return error == ParseError::none;
   }
 };
@@ -272,10 +394,7 @@ StreamParser::~StreamParser() = default;
 
 bool StreamParser::feed(std::string_view data, std::vector<Event>& out) { return impl_->feed(data, out); }
 
-void StreamParser::reset() {
-  XML_ParserReset(impl_->parser, "UTF-8");
-  impl_->start();
-}
+void StreamParser::reset() { impl_->start(); }
 
 ParseError StreamParser::error() const { return impl_->error; }
 

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -70,12 +71,19 @@ int main(int argc, char** argv) {
     Server server(std::move(config));
     // Signals are caught on a thread of their own so a busy worker cannot delay shutdown.
     boost::asio::io_context signals_io;
-    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-    signals.async_wait([&](boost::system::error_code ec, int sig) {
+    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);
+    std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
       if (ec) return;
+      if (sig == SIGHUP) {
+        log::info("received SIGHUP: reloading ", config_path);
+        server.reload();
+        signals.async_wait(on_signal);
+        return;
+      }
       log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM");
       server.shutdown();
-    });
+    };
+    signals.async_wait(on_signal);
     std::thread signal_thread([&] { signals_io.run(); });
     server.run();
     signals.cancel();

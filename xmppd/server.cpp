@@ -63,8 +63,8 @@ void Server::start_modules() {
       ModuleFactory factory = module::find(name);  // load_configured() checked the names
       RunningModule running{
           std::make_unique<module::HostContext>(*router_->host(host.domain), *router_, *storage_,
-                                                workers_.front()->get_executor(), tls_->for_host(host.domain),
-                                                config_.scram_iterations,
+                                                workers_.front()->get_executor(), *tls_,
+                                                config_.scram_iterations, config_.data_dir,
                                                 config_.module_settings,
                                                 name, config_.source_path),
           factory()};
@@ -91,6 +91,46 @@ void Server::run() {
   threads_.clear();
   storage_->stop();  // every queued write reaches the database before exit
   log::info("xmppd stopped");
+}
+
+void Server::reload() {
+  asio::post(*workers_.front(), [this] {
+    if (config_.source_path.empty() || config_.source_path.front() == '(') {
+      log::warn("reload: the server runs on built-in defaults; there is no file to reload");
+      return;
+    }
+    config::Config fresh;
+    try {
+      fresh = config::load(config_.source_path);
+    } catch (const config::ConfigError& e) {
+      log::error("reload: configuration error; keeping the running configuration:\n", e.what());
+      return;
+    }
+    log::Level level = log::Level::info;
+    log::parse_level(fresh.log_level, level);
+    log::set_level(level);
+    try {
+      tls_->reload(fresh);
+      log::info("reload: certificates loaded");
+    } catch (const std::exception& e) {
+      log::error("reload: ", e.what(), "; keeping the current certificates");
+    }
+    for (auto& m : modules_) {
+      if (!m.context->replace_settings(fresh.module_settings)) continue;
+      const std::string& name = m.context->module_name();
+      try {
+        if (m.module->reload()) {
+          m.context->config().check_no_unknown_keys();
+          log::info("reload: module ", name, " on ", m.context->host(), " uses its new settings");
+        } else {
+          log::warn("reload: module ", name, " cannot change its settings while running; they apply at the next restart");
+        }
+      } catch (const std::exception& e) {
+        log::error("reload: module ", name, ": ", e.what());
+      }
+    }
+    log::info("reload done (listeners, hosts, [c2s], [auth] and module lists apply at the next restart)");
+  });
 }
 
 void Server::shutdown() {

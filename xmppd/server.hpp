@@ -30,6 +30,10 @@ class Server {
   void run();
   // Ends every stream with <system-shutdown/>, waits briefly for them to flush, stops.
   void shutdown();
+  // Reads the config file again (SIGHUP; from any thread) and applies, without dropping a
+  // session: the log level, the TLS certificates, and module settings of modules that
+  // support reloading. A file with errors changes nothing. Other settings need a restart.
+  void reload();
 
  private:
   void start_modules();

@@ -132,6 +132,7 @@ class ModuleContext {
   virtual std::optional<std::vector<auth::ScramSecret>> password_secrets(std::string_view password) const = 0;
   virtual boost::asio::any_io_executor executor() = 0;  // for timers
   // The host's TLS settings and certificate (for a module's own listener, e.g. HTTPS).
+  // Fetch it for each new connection: after a reload (SIGHUP) it holds the new certificate.
   virtual boost::asio::ssl::context& tls_context() = 0;
   // Runs a coroutine on this host's executor; an exception it lets escape is logged with
   // the module's name (and the request it was serving gets no answer: catch what you can).
@@ -141,6 +142,10 @@ class ModuleContext {
   virtual void spawn(boost::asio::awaitable<void> task) = 0;
   // Tells every host's modules that an account is gone (they delete its data).
   virtual void account_deleted(const Jid& bare) = 0;
+  // The server's data directory ([server] data_dir), for modules that keep files of their
+  // own (under a subdirectory named after the module). Declared last: existing slots keep
+  // their places for out-of-tree modules.
+  virtual const std::string& data_dir() const = 0;
 };
 
 class Module {
@@ -151,6 +156,10 @@ class Module {
   // The server is shutting down; stanzas sent from here still reach the clients, before
   // their streams end with <system-shutdown/>.
   virtual void stop() {}
+  // The config file was reloaded (SIGHUP) and this module's settings changed: read them
+  // again from ctx.config() and return true, or return false to keep the old ones until
+  // the next restart. Handlers keep running meanwhile: keep what they read in atomics.
+  virtual bool reload() { return false; }
 };
 
 using ModuleFactory = std::unique_ptr<Module> (*)();

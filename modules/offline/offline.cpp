@@ -2,6 +2,7 @@
 // resource is stored (with a XEP-0203 delay stamp) and handed to the account's next
 // session that becomes available with a non-negative priority.
 
+#include <atomic>
 #include <charconv>
 #include <memory>
 #include <string>
@@ -51,9 +52,14 @@ int priority_of(const Element& presence) {
 
 class OfflineModule final : public xmppd::Module {
  public:
+  bool reload() override {
+    max_messages_ = ctx_->config().integer("max_messages", 100, 1, 1'000'000);
+    return true;
+  }
+
   void start(xmppd::ModuleContext& ctx) override {
     ctx_ = &ctx;
-    max_messages_ = ctx.config().integer("max_messages", 100, 1, 1'000'000);
+    reload();
     store_ = ctx.storage().call(
         [](xmppd::storage::Storage& s) { return std::make_shared<offline::OfflineStore>(s.database()); });
     ctx.add_feature("msgoffline");
@@ -92,7 +98,7 @@ class OfflineModule final : public xmppd::Module {
     }
     auto task = [this, original = message, text = stamped.str(xmppd::ns::kClient),
                  to = std::move(to)]() -> boost::asio::awaitable<void> {
-      auto write = [offline_store = store_, &text, &to, max = max_messages_](xmppd::storage::Storage&) {
+      auto write = [offline_store = store_, &text, &to, max = max_messages_.load()](xmppd::storage::Storage&) {
         return offline_store->add(to.node(), to.domain(), text, max);
       };
       std::string condition;
@@ -138,7 +144,7 @@ class OfflineModule final : public xmppd::Module {
   }
 
   xmppd::ModuleContext* ctx_ = nullptr;
-  std::int64_t max_messages_ = 100;
+  std::atomic<std::int64_t> max_messages_{100};
   std::shared_ptr<offline::OfflineStore> store_;  // used on the storage thread only
 };
 

@@ -1,6 +1,7 @@
 // XEP-0049 Private XML Storage: an account keeps namespaced XML fragments on the server,
 // readable and writable by that account only.
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,9 +43,14 @@ Element error_reply(const Element& iq, std::string_view condition, std::string_v
 
 class PrivateModule final : public xmppd::Module {
  public:
+  bool reload() override {
+    max_bytes_ = ctx_->config().integer("max_bytes", 256 * 1024, 1024, 64 * 1024 * 1024);
+    return true;
+  }
+
   void start(xmppd::ModuleContext& ctx) override {
     ctx_ = &ctx;
-    max_bytes_ = ctx.config().integer("max_bytes", 256 * 1024, 1024, 64 * 1024 * 1024);
+    reload();
     store_ = ctx.storage().call([](xmppd::storage::Storage& s) {
       return std::make_shared<private_storage::PrivateStore>(s.database());
     });
@@ -108,7 +114,7 @@ class PrivateModule final : public xmppd::Module {
     if (fragments.empty()) return ctx_->send(error_reply(iq, "not-acceptable", "Nothing to store"));
     auto task = [this, iq = std::move(iq), owner = std::move(*owner),
                  fragments = std::move(fragments)]() -> boost::asio::awaitable<void> {
-      auto write = [private_store = store_, &owner, &fragments, max = max_bytes_](xmppd::storage::Storage&) {
+      auto write = [private_store = store_, &owner, &fragments, max = max_bytes_.load()](xmppd::storage::Storage&) {
         return private_store->set(owner.node(), owner.domain(), fragments, max);
       };
       bool stored = false;
@@ -125,7 +131,7 @@ class PrivateModule final : public xmppd::Module {
   }
 
   xmppd::ModuleContext* ctx_ = nullptr;
-  std::int64_t max_bytes_ = 256 * 1024;
+  std::atomic<std::int64_t> max_bytes_{256 * 1024};
   std::shared_ptr<private_storage::PrivateStore> store_;  // used on the storage thread only
 };
 

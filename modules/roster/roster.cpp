@@ -53,9 +53,14 @@ struct Update {
 
 class RosterModule final : public Module {
  public:
+  bool reload() override {
+    max_items_ = std::size_t(ctx_->config().integer("max_items", 1000, 1, 1000000));
+    return true;
+  }
+
   void start(ModuleContext& ctx) override {
     ctx_ = &ctx;
-    max_items_ = std::size_t(ctx.config().integer("max_items", 1000, 1, 1000000));
+    reload();
     ctx.add_stream_feature([](Element& features, bool authenticated) {
       if (authenticated) features.add_child("ver", kRosterVersioning);
     });
@@ -185,7 +190,7 @@ class RosterModule final : public Module {
   }
 
   ModuleContext* ctx_ = nullptr;
-  std::size_t max_items_ = 1000;
+  std::atomic<std::size_t> max_items_{1000};
   std::mutex mutex_;
   std::set<std::string> interested_;  // full JIDs that requested the roster
   std::atomic<std::uint64_t> push_ids_{0};

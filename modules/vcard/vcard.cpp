@@ -1,6 +1,7 @@
 // XEP-0054 vcard-temp: each account stores one vCard, which its owner sets and anyone on
 // the server may read (the server answers for the account).
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,9 +31,14 @@ Element error_reply(const Element& iq, std::string_view condition, std::string_v
 
 class VcardModule final : public xmppd::Module {
  public:
+  bool reload() override {
+    max_bytes_ = std::size_t(ctx_->config().integer("max_bytes", 64 * 1024, 256, 16 * 1024 * 1024));
+    return true;
+  }
+
   void start(xmppd::ModuleContext& ctx) override {
     ctx_ = &ctx;
-    max_bytes_ = std::size_t(ctx.config().integer("max_bytes", 64 * 1024, 256, 16 * 1024 * 1024));
+    reload();
     store_ = ctx.storage().call(
         [](xmppd::storage::Storage& s) { return std::make_shared<vcard::VcardStore>(s.database()); });
     ctx.add_feature(kVcard);
@@ -130,7 +136,7 @@ class VcardModule final : public xmppd::Module {
 
   xmppd::ModuleContext* ctx_ = nullptr;
   vcard::AvatarHashes hashes_;
-  std::size_t max_bytes_ = 64 * 1024;
+  std::atomic<std::size_t> max_bytes_{64 * 1024};
   std::shared_ptr<vcard::VcardStore> store_;  // used on the storage thread only
 };
 

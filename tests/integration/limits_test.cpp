@@ -228,6 +228,22 @@ TEST(Limits, AClientThatNeverReadsIsDisconnected) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+TEST(Limits, SaslRetriesOnOneStreamAreCapped) {
+  TestServer server("[auth]\nmax_failures = 1000\n");
+  server.add_user("alice@localhost", "alice-pass");
+  TestClient c(server.direct_tls_port(), true);
+  c.open_stream();
+  const std::string wrong = "AGFsaWNlAHdyb25n";  // \0alice\0wrong
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + wrong + "</auth>");
+    Element failure = c.next_named("failure");
+    ASSERT_EQ(failure.first_child()->name(), "not-authorized") << "attempt " << attempt;
+  }
+  // RFC 6120 §6.4.5: after a few retries the server ends the stream.
+  EXPECT_EQ(c.expect_stream_error(), "policy-violation");
+  EXPECT_EQ(server.stop(), 0);
+}
+
 // --- Slow and broken connections -----------------------------------------------------------
 
 class SlowClients : public ::testing::Test {

@@ -54,6 +54,15 @@ TestServer::TestServer(const std::string& extra_toml, const std::string& c2s_tom
                               << "[[c2s.listen]]\naddress = \"127.0.0.1\"\nport = 0\ntls = \"direct\"\n"
                               << extra_toml << "\n[hosts.\"localhost\"]\n" << host_toml;
 
+  start();
+}
+
+void TestServer::start() {
+  if (reader_.joinable()) reader_.join();
+  {
+    std::lock_guard lock(mutex_);
+    lines_.clear();  // a restart's log is searched afresh
+  }
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
   pid_ = spawn({XMPPD_BINARY, "--config", config_path_}, fds[1]);
@@ -124,6 +133,13 @@ std::string TestServer::log() const {
   std::string all;
   for (const auto& l : lines_) all += l + "\n";
   return all;
+}
+
+void TestServer::kill_hard() {
+  if (pid_ < 0) return;
+  kill(pid_, SIGKILL);
+  wait_exit(pid_);
+  pid_ = -1;
 }
 
 int TestServer::stop() {

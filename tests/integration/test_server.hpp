@@ -32,6 +32,10 @@ class TestServer {
 
   // SIGTERM and wait; returns the exit status (0 for a clean shutdown).
   int stop();
+  // SIGKILL, as a crash or power cut would end it; then start() again on the same data.
+  void kill_hard();
+  // Starts the server (the constructor does); after a stop, on the same config and data.
+  void start();
 
   unsigned short starttls_port() const { return starttls_port_; }
   unsigned short direct_tls_port() const { return direct_tls_port_; }

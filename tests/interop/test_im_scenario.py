@@ -39,7 +39,10 @@ def shipped_modules():
 def server_toml():
     # The harness writes [hosts."localhost"] last: the bare key lands there, then our table.
     modules = ", ".join(f'"{name}"' for name in shipped_modules())
-    return f"modules = [{modules}]\n\n[modules.register]\nallow_registration = true\n"
+    # The file-transfer listeners on free loopback ports, so that runs side by side never collide.
+    listeners = "".join(f'\n[modules.{name}]\naddress = "127.0.0.1"\nport = 0\n'
+                        for name in ("http_upload", "proxy65") if name in shipped_modules())
+    return f"modules = [{modules}]\n\n[modules.register]\nallow_registration = true\n" + listeners
 
 
 class Prefs(ElementBase):

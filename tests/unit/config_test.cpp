@@ -94,7 +94,7 @@ TEST(Config, ShippedFileLoadsWithDefaults) {
   // The shipped file enables the standard modules; the built-in defaults enable none.
   EXPECT_EQ(c.modules, (std::vector<std::string>{"roster", "presence", "disco", "offline", "vcard", "private",
                                                 "blocking", "last", "register", "adhoc", "ping", "version",
-                                                "time"}));
+                                                "time", "muc", "http_upload", "proxy65"}));
   EXPECT_TRUE(c.module_files.empty());
 }
 

@@ -211,6 +211,34 @@ TEST(StreamParser, StreamCloseIsAnEvent) {
   EXPECT_TRUE(std::holds_alternative<StreamClose>(r.events[2]));
 }
 
+// Between stanzas an idle parser is given back and rebuilt from the root's declarations when
+// bytes arrive: feeding a stream one stanza at a time must give what one feed gives.
+TEST(StreamParser, ResumingBetweenStanzasKeepsTheRootsPrefixesAndNamespaces) {
+  const std::string header =
+      "<s:stream xmlns:s='http://etherx.jabber.org/streams' xmlns='jabber:client' "
+      "xmlns:q=\"urn:a'b&amp;c\" to='example.com' version='1.0'>";
+  const std::vector<std::string> pieces = {header, "<message><q:x/></message>", " ", "<presence/>", "</s:stream>"};
+  StreamParser p;
+  std::vector<Event> events;
+  for (const auto& piece : pieces) ASSERT_TRUE(p.feed(piece, events)) << p.error_text();
+  std::string whole;
+  for (const auto& piece : pieces) whole += piece;
+  EXPECT_EQ(dump(events), dump(parse(whole).events));
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_NE(stanza_at(events, 1).child("x", "urn:a'b&c"), nullptr);
+  EXPECT_EQ(stanza_at(events, 2).ns(), ns::kClient);
+  EXPECT_TRUE(std::holds_alternative<StreamClose>(events[3]));
+}
+
+TEST(StreamParser, ResumedStreamStillChecksTheRootsEndTag) {
+  StreamParser p;
+  std::vector<Event> events;
+  ASSERT_TRUE(p.feed("<s:stream xmlns:s='http://etherx.jabber.org/streams' xmlns='jabber:client'>", events));
+  ASSERT_TRUE(p.feed("<presence/>", events));
+  EXPECT_FALSE(p.feed("</stream:stream>", events));  // the root was s:stream
+  EXPECT_EQ(p.error(), ParseError::not_well_formed);
+}
+
 // Splitting ----------------------------------------------------------------------------------
 
 TEST(StreamParser, RealisticStreamParsesAsExpected) {

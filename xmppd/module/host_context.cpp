@@ -3,6 +3,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -13,6 +15,17 @@
 namespace xmppd::module {
 
 void HostContext::send(Element stanza) { router_.route(std::move(stanza)); }
+
+bool HostContext::replace_settings(std::shared_ptr<const toml::table> settings) {
+  auto own = [this](const std::shared_ptr<const toml::table>& all) -> const toml::table* {
+    return all ? all->get_as<toml::table>(module_) : nullptr;
+  };
+  const toml::table *before = own(settings_), *after = own(settings);
+  bool changed = (before == nullptr) != (after == nullptr) || (before && !(*before == *after));
+  settings_ = std::move(settings);
+  config_ = std::make_unique<ModuleConfig>(settings_, module_, file_);
+  return changed;
+}
 
 void HostContext::send_to_many(const Element& stanza, const std::vector<Jid>& recipients) {
   router_.route_to_many(stanza, recipients);

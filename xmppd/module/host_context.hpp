@@ -5,6 +5,7 @@
 #include <xmppd/module.hpp>
 
 #include "module/host.hpp"
+#include "net/tls.hpp"
 
 namespace xmppd::router { class Router; }
 
@@ -14,14 +15,19 @@ class HostContext final : public ModuleContext {
  public:
   // `settings`, `module`, `file`: see ModuleConfig.
   HostContext(Host& host, router::Router& router, storage::StorageThread& storage,
-              boost::asio::any_io_executor executor, boost::asio::ssl::context& tls, unsigned scram_iterations,
-              std::shared_ptr<const toml::table> settings, std::string module, std::string file)
+              boost::asio::any_io_executor executor, net::TlsContexts& tls, unsigned scram_iterations,
+              std::string data_dir, std::shared_ptr<const toml::table> settings, std::string module,
+              std::string file)
       : host_(host), router_(router), storage_(storage), executor_(std::move(executor)), tls_(tls),
-        scram_iterations_(scram_iterations),
-        module_(module), config_(std::move(settings), std::move(module), std::move(file)) {}
+        scram_iterations_(scram_iterations), data_dir_(std::move(data_dir)),
+        module_(module), file_(std::move(file)),
+        settings_(std::move(settings)), config_(std::make_unique<ModuleConfig>(settings_, module_, file_)) {}
 
   const std::string& host() const override { return host_.domain; }
-  const ModuleConfig& config() const override { return config_; }
+  const std::string& module_name() const { return module_; }
+  const ModuleConfig& config() const override { return *config_; }
+  // After a config reload: takes the new [modules.*] tables; whether this module's changed.
+  bool replace_settings(std::shared_ptr<const toml::table> settings);
 
   void send(Element stanza) override;
   void send_to_many(const Element& stanza, const std::vector<Jid>& recipients) override;
@@ -52,20 +58,24 @@ class HostContext final : public ModuleContext {
   storage::StorageThread& storage() override { return storage_; }
   std::optional<std::vector<auth::ScramSecret>> password_secrets(std::string_view password) const override;
   boost::asio::any_io_executor executor() override { return executor_; }
-  boost::asio::ssl::context& tls_context() override { return tls_; }
+  boost::asio::ssl::context& tls_context() override { return tls_.for_host(host_.domain); }
   void spawn(std::function<boost::asio::awaitable<void>()> task) override;
   void spawn(boost::asio::awaitable<void> task) override;
   void account_deleted(const Jid& bare) override;
+  const std::string& data_dir() const override { return data_dir_; }
 
  private:
   Host& host_;
   router::Router& router_;
   storage::StorageThread& storage_;
   boost::asio::any_io_executor executor_;
-  boost::asio::ssl::context& tls_;
+  net::TlsContexts& tls_;
   unsigned scram_iterations_;
+  std::string data_dir_;
   std::string module_;
-  ModuleConfig config_;
+  std::string file_;
+  std::shared_ptr<const toml::table> settings_;
+  std::unique_ptr<ModuleConfig> config_;
 };
 
 }  // namespace xmppd::module

@@ -7,10 +7,14 @@
 #include <openssl/x509v3.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 
 #include "common/log.hpp"
 
@@ -84,6 +88,21 @@ void generate_self_signed(const std::string& domain, const fs::path& cert_path,
   write_pem(cert_path, false, nullptr, cert.get());
 }
 
+// Says plainly what is wrong with a certificate or key file before OpenSSL tries it, and
+// warns about a private key other users can read.
+void check_readable(const std::string& path, const char* what) {
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) throw std::runtime_error(std::string(what) + " " + path + ": no such file");
+  if (!fs::is_regular_file(status)) throw std::runtime_error(std::string(what) + " " + path + ": not a regular file");
+  if (::access(path.c_str(), R_OK) != 0)
+    throw std::runtime_error(std::string("cannot read ") + what + " " + path + ": " + std::strerror(errno) +
+                             " (the server runs as uid " + std::to_string(::getuid()) + ")");
+  auto others = fs::perms::group_read | fs::perms::others_read;
+  if (std::string_view(what) == "key" && (status.permissions() & others) != fs::perms::none)
+    log::warn("key ", path, " is readable by other users; restrict it: chmod 600 ", path);
+}
+
 std::unique_ptr<ssl::context> make_context(const std::string& cert, const std::string& key) {
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
@@ -95,11 +114,15 @@ std::unique_ptr<ssl::context> make_context(const std::string& cert, const std::s
   SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20");
   // Idle sessions should not keep 34 KB of TLS buffers.
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  check_readable(cert, "certificate");
+  check_readable(key, "key");
   if (SSL_CTX_use_certificate_chain_file(native, cert.c_str()) != 1)
     throw std::runtime_error("cannot load certificate " + cert + ": " + openssl_error());
-  if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1)
+  // OpenSSL notices a mismatch while loading the key or only when asked; say it plainly.
+  bool loaded = SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) == 1;
+  if (!loaded && ERR_GET_REASON(ERR_peek_error()) != X509_R_KEY_VALUES_MISMATCH)
     throw std::runtime_error("cannot load key " + key + ": " + openssl_error());
-  if (SSL_CTX_check_private_key(native) != 1)
+  if (!loaded || SSL_CTX_check_private_key(native) != 1)
     throw std::runtime_error("key " + key + " does not match certificate " + cert);
   return ctx;
 }
@@ -113,7 +136,16 @@ int on_servername(SSL* ssl, int*, void* arg) {
 
 }  // namespace
 
-TlsContexts::TlsContexts(const config::Config& config) {
+TlsContexts::TlsContexts(const config::Config& config) : contexts_(load(config)) {}
+
+void TlsContexts::reload(const config::Config& config) {
+  Contexts fresh = load(config);
+  std::lock_guard lock(mutex_);
+  retired_.push_back(std::exchange(contexts_, std::move(fresh)));
+}
+
+TlsContexts::Contexts TlsContexts::load(const config::Config& config) {
+  Contexts contexts;
   for (const auto& host : config.hosts) {
     std::string cert = host.certificate, key = host.key;
     if (cert.empty()) {
@@ -130,16 +162,23 @@ TlsContexts::TlsContexts(const config::Config& config) {
       cert = cert_path.string();
       key = key_path.string();
     }
-    contexts_.emplace(host.domain, make_context(cert, key));
+    contexts.emplace(host.domain, make_context(cert, key));
   }
-  SSL_CTX* first = contexts_.begin()->second->native_handle();
+  SSL_CTX* first = contexts.begin()->second->native_handle();
   SSL_CTX_set_tlsext_servername_callback(first, on_servername);
   SSL_CTX_set_tlsext_servername_arg(first, this);
+  return contexts;
 }
 
 ssl::context& TlsContexts::for_host(std::string_view domain) {
+  std::lock_guard lock(mutex_);
   auto it = contexts_.find(domain);
   return it != contexts_.end() ? *it->second : *contexts_.begin()->second;
+}
+
+ssl::context& TlsContexts::by_sni() {
+  std::lock_guard lock(mutex_);
+  return *contexts_.begin()->second;
 }
 
 }  // namespace xmppd::net

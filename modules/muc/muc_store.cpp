@@ -1,0 +1,98 @@
+#include "muc_store.hpp"
+
+namespace muc {
+namespace {
+
+using xmppd::storage::Database;
+using xmppd::storage::StatementUse;
+
+// Append-only: a released step is never edited, a change is a new step.
+const std::vector<std::string> kMigrations = {
+    R"(CREATE TABLE muc_rooms(
+         service TEXT NOT NULL,
+         room TEXT NOT NULL,
+         config TEXT NOT NULL,      -- muc#roomconfig form, type='submit'
+         subject TEXT NOT NULL,
+         subject_by TEXT NOT NULL,  -- occupant nick, or empty for the room itself
+         PRIMARY KEY(service, room)
+       );
+       CREATE TABLE muc_affiliations(
+         service TEXT NOT NULL,
+         room TEXT NOT NULL,
+         jid TEXT NOT NULL,          -- bare JID
+         affiliation TEXT NOT NULL,  -- owner, admin, member, outcast
+         PRIMARY KEY(service, room, jid),
+         FOREIGN KEY(service, room) REFERENCES muc_rooms(service, room) ON DELETE CASCADE
+       );)",
+};
+
+Database& migrated(Database& db) {
+  db.migrate("muc", kMigrations);
+  return db;
+}
+
+}  // namespace
+
+MucStore::MucStore(Database& db)
+    : db_(migrated(db)),
+      select_rooms_(db, "SELECT room, config, subject, subject_by FROM muc_rooms WHERE service = ?1"),
+      select_affiliations_(db, "SELECT room, jid, affiliation FROM muc_affiliations WHERE service = ?1"),
+      upsert_room_(db,
+                   "INSERT INTO muc_rooms(service, room, config, subject, subject_by) VALUES(?1, ?2, ?3, ?4, ?5) "
+                   "ON CONFLICT(service, room) DO UPDATE SET config = ?3, subject = ?4, subject_by = ?5"),
+      delete_affiliations_(db, "DELETE FROM muc_affiliations WHERE service = ?1 AND room = ?2"),
+      insert_affiliation_(db, "INSERT INTO muc_affiliations(service, room, jid, affiliation) VALUES(?1, ?2, ?3, ?4)"),
+      delete_room_(db, "DELETE FROM muc_rooms WHERE service = ?1 AND room = ?2") {}
+
+std::vector<StoredRoom> MucStore::load(const std::string& service) {
+  std::map<std::string, StoredRoom> rooms;
+  {
+    StatementUse use(select_rooms_);
+    select_rooms_.bind(1, service);
+    while (select_rooms_.step()) {
+      StoredRoom& r = rooms[select_rooms_.column_text(0)];
+      r.service = service;
+      r.room = select_rooms_.column_text(0);
+      r.config = select_rooms_.column_text(1);
+      r.subject = select_rooms_.column_text(2);
+      r.subject_by = select_rooms_.column_text(3);
+    }
+  }
+  {
+    StatementUse use(select_affiliations_);
+    select_affiliations_.bind(1, service);
+    while (select_affiliations_.step()) {
+      auto it = rooms.find(select_affiliations_.column_text(0));
+      if (it != rooms.end())
+        it->second.affiliations[select_affiliations_.column_text(1)] = select_affiliations_.column_text(2);
+    }
+  }
+  std::vector<StoredRoom> out;
+  for (auto& [name, room] : rooms) out.push_back(std::move(room));
+  return out;
+}
+
+void MucStore::save(const StoredRoom& room) {
+  Database::Transaction tx(db_);
+  {
+    StatementUse use(upsert_room_);
+    upsert_room_.bind(1, room.service).bind(2, room.room).bind(3, room.config).bind(4, room.subject)
+        .bind(5, room.subject_by).exec();
+  }
+  {
+    StatementUse use(delete_affiliations_);
+    delete_affiliations_.bind(1, room.service).bind(2, room.room).exec();
+  }
+  for (const auto& [jid, affiliation] : room.affiliations) {
+    StatementUse use(insert_affiliation_);
+    insert_affiliation_.bind(1, room.service).bind(2, room.room).bind(3, jid).bind(4, affiliation).exec();
+  }
+  tx.commit();
+}
+
+void MucStore::remove(const std::string& service, const std::string& room) {
+  StatementUse use(delete_room_);
+  delete_room_.bind(1, service).bind(2, room).exec();
+}
+
+}  // namespace muc

@@ -1,0 +1,433 @@
+// A room's occupants: joining, presence, nicknames and leaving (XEP-0045 §7.1-§7.7), and
+// its messages: groupchat with history and subject, private messages, invitations (§7.4-§7.8).
+#include "room.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include <xmppd/namespaces.hpp>
+#include <xmppd/stanza.hpp>
+
+namespace muc {
+namespace {
+
+using xmppd::Element;
+using xmppd::Jid;
+namespace stanza = xmppd::stanza;
+
+constexpr const char* kClient = xmppd::ns::kClient;
+constexpr const char* kDelay = "urn:xmpp:delay";
+
+constexpr std::array<std::string_view, 4> kRoleNames{"none", "visitor", "participant", "moderator"};
+constexpr std::array<std::string_view, 5> kAffiliationNames{"outcast", "none", "member", "admin", "owner"};
+
+// The user's presence as the room repeats it: addressing and MUC payload removed.
+Element plain_presence(const Element& presence) {
+  Element p("presence", kClient);
+  for (const auto& [name, value] : presence.attrs())
+    if (name != "to" && name != "from" && name != "id" && name != "type") p.set_attr(name, value);
+  for (const Element& n : presence.nodes())
+    if (!n.is_text() && n.ns() != kMuc && n.ns() != kMucUser && n.name() != "error") p.add_child(n);
+  return p;
+}
+
+// Errors that mean the occupant is unreachable, not that one stanza failed.
+bool gone_error(const Element& stanza) {
+  static constexpr std::array<std::string_view, 6> kGone{"gone", "item-not-found", "recipient-unavailable",
+                                                         "remote-server-not-found", "remote-server-timeout",
+                                                         "service-unavailable"};
+  const Element* error = stanza.child("error", kClient);
+  if (!error) return true;
+  for (const Element& n : error->nodes())
+    if (n.ns() == xmppd::ns::kStanzaErrors && std::find(kGone.begin(), kGone.end(), n.name()) != kGone.end())
+      return true;
+  return false;
+}
+
+}  // namespace
+
+Element& add_status(Element& x, int code) {
+  x.add_child("status", kMucUser).set_attr("code", std::to_string(code));
+  return x;
+}
+
+std::string_view name_of(Role role) { return kRoleNames[static_cast<int>(role)]; }
+std::string_view name_of(Affiliation a) { return kAffiliationNames[static_cast<int>(a)]; }
+
+std::optional<Role> role_named(std::string_view name) {
+  for (std::size_t i = 0; i < kRoleNames.size(); ++i)
+    if (kRoleNames[i] == name) return static_cast<Role>(i);
+  return std::nullopt;
+}
+
+std::optional<Affiliation> affiliation_named(std::string_view name) {
+  for (std::size_t i = 0; i < kAffiliationNames.size(); ++i)
+    if (kAffiliationNames[i] == name) return static_cast<Affiliation>(i);
+  return std::nullopt;
+}
+
+Room::Room(Jid jid, RoomConfig config, ServiceLimits limits, RoomEnvironment& env)
+    : jid_(std::move(jid)), config_(std::move(config)), limits_(limits), env_(env),
+      history_(limits.history_max_stanzas) {}
+
+void Room::create(const Jid& creator, bool instant) {
+  affiliations_[creator.bare_str()] = Affiliation::owner;
+  locked_ = !instant;
+}
+
+void Room::restore(const StoredRoom& stored) {
+  subject_ = stored.subject;
+  subject_by_ = stored.subject_by;
+  for (const auto& [jid, name] : stored.affiliations)
+    if (auto a = affiliation_named(name); a && *a != Affiliation::none) affiliations_[jid] = *a;
+}
+
+StoredRoom Room::snapshot() const {
+  StoredRoom s;
+  s.service = jid_.domain();
+  s.room = jid_.node();
+  s.config = config_submission(config_).str(kDataForms);
+  s.subject = subject_;
+  s.subject_by = subject_by_;
+  for (const auto& [jid, a] : affiliations_) s.affiliations[jid] = std::string(name_of(a));
+  return s;
+}
+
+bool Room::gone() const { return destroyed_ || (occupants_.empty() && (!config_.persistent || locked_)); }
+
+Affiliation Room::affiliation_of(const Jid& jid) const {
+  auto it = affiliations_.find(jid.bare_str());
+  return it == affiliations_.end() ? Affiliation::none : it->second;
+}
+
+Jid Room::occupant_jid(const std::string& nick) const { return jid_.with_resource(nick); }
+
+Room::Occupant* Room::find(const Jid& real) {
+  auto it = nick_of_.find(real);
+  return it == nick_of_.end() ? nullptr : &occupants_.at(it->second);
+}
+
+bool Room::sees_real_jids(const Occupant& viewer) const {
+  return config_.non_anonymous || viewer.role == Role::moderator;
+}
+
+Role Room::default_role(Affiliation a) const {
+  switch (a) {
+    case Affiliation::owner:
+    case Affiliation::admin: return Role::moderator;
+    case Affiliation::member: return Role::participant;
+    case Affiliation::none: return config_.moderated ? Role::visitor : Role::participant;
+    case Affiliation::outcast: return Role::none;
+  }
+  return Role::none;
+}
+
+const std::vector<Jid>& Room::everyone() {
+  if (everyone_stale_) {
+    everyone_.clear();
+    everyone_.reserve(occupants_.size());
+    for (const auto& [nick, o] : occupants_) everyone_.push_back(o.real);
+    everyone_stale_ = false;
+  }
+  return everyone_;
+}
+
+// Presence broadcast -------------------------------------------------------------------------
+
+Element Room::presence_of(const Occupant& o, const Notice& notice, bool with_jid, bool self) const {
+  Element p = o.presence;
+  p.set_attr("from", occupant_jid(o.nick).str());
+  if (notice.unavailable) p.set_attr("type", "unavailable");
+  Element& x = p.add_child("x", kMucUser);
+  Element& item = x.add_child("item", kMucUser);
+  item.set_attr("affiliation", std::string(name_of(affiliation_of(o.real))));
+  item.set_attr("role", std::string(notice.unavailable ? "none" : name_of(o.role)));
+  if (with_jid) item.set_attr("jid", o.real.str());
+  if (!notice.new_nick.empty()) item.set_attr("nick", notice.new_nick);
+  if (!notice.actor.empty()) item.add_child("actor", kMucUser).set_attr("nick", notice.actor);
+  if (!notice.reason.empty()) item.add_child("reason", kMucUser).add_text(notice.reason);
+  if (notice.destroy) x.add_child(*notice.destroy);
+  for (int code : notice.codes) add_status(x, code);
+  if (self) {
+    for (int code : notice.self_codes) add_status(x, code);
+    add_status(x, 110);
+  }
+  return p;
+}
+
+void Room::broadcast_presence(const Occupant& o, const Notice& notice) {
+  std::vector<Jid> with_jid, without_jid;
+  for (const auto& [nick, viewer] : occupants_) {
+    if (viewer.real == o.real) continue;
+    (sees_real_jids(viewer) ? with_jid : without_jid).push_back(viewer.real);
+  }
+  if (!with_jid.empty()) env_.send_to_many(presence_of(o, notice, true, false), with_jid);
+  if (!without_jid.empty()) env_.send_to_many(presence_of(o, notice, false, false), without_jid);
+  Element self = presence_of(o, notice, true, true);
+  self.set_attr("to", o.real.str());
+  env_.send(std::move(self));
+}
+
+void Room::broadcast_message(const Element& message) { env_.send_to_many(message, everyone()); }
+
+Element Room::subject_message() const {
+  Element m("message", kClient);
+  m.set_attr("type", "groupchat");
+  m.set_attr("from", subject_by_.empty() ? jid_.str() : occupant_jid(subject_by_).str());
+  m.add_child("subject", kClient).add_text(subject_);  // empty when there is none (§7.2.15)
+  return m;
+}
+
+// Presence ---------------------------------------------------------------------------------
+
+void Room::on_presence(Element presence, const Jid& from, const Jid& to, bool just_created) {
+  std::string_view type = presence.attr_or("type");
+  if (to.is_bare()) {
+    // §7.2.1: entering needs a nickname.
+    if (type.empty()) env_.send(stanza::error(presence, "jid-malformed"));
+    return;
+  }
+  Occupant* o = find(from);
+  if (type == "unavailable") {
+    if (o) leave(from, presence.child_text("status", kClient));
+    return;
+  }
+  if (type == "error") {  // the occupant may be unreachable
+    if (o && gone_error(presence)) leave(from, {}, {333});
+    return;
+  }
+  if (!type.empty()) {
+    if (stanza::may_reply_with_error(presence)) env_.send(stanza::error(presence, "bad-request"));
+    return;
+  }
+  if (!o) return join(std::move(presence), from, to, just_created);
+  if (o->nick != to.resource()) return change_nick(*o, presence, to.resource(), to);
+  o->presence = plain_presence(presence);
+  // XEP-0410: a client unsure it is still joined sends a full join again.
+  if (const Element* x = presence.child("x", kMuc)) return send_state_to(*o, *x, false, false);
+  broadcast_presence(*o, {});
+}
+
+void Room::join(Element presence, const Jid& from, const Jid& to, bool just_created) {
+  const std::string& nick = to.resource();
+  Affiliation affiliation = affiliation_of(from);
+  const Element* x = presence.child("x", kMuc);
+  auto refuse = [&](std::string_view condition) { env_.send(stanza::error(presence, condition)); };
+  // §7.2: in the order the XEP lists the checks.
+  if (locked_ && affiliation != Affiliation::owner) return refuse("item-not-found");  // §10.1.1
+  if (affiliation == Affiliation::outcast) return refuse("forbidden");                 // §7.2.7
+  if (occupants_.contains(nick)) return refuse("conflict");                             // §7.2.8
+  if (config_.members_only && affiliation < Affiliation::member) return refuse("registration-required");
+  if (config_.password_protected && (!x || x->child_text("password", kMuc) != config_.password))
+    return refuse("not-authorized");  // §7.2.6
+  if (std::int64_t(occupants_.size()) >= std::min(config_.max_occupants, limits_.max_occupants) &&
+      affiliation < Affiliation::admin)
+    return refuse("service-unavailable");  // §7.2.10
+
+  Occupant& o = occupants_[nick];
+  o.nick = nick;
+  o.real = from;
+  o.role = default_role(affiliation);
+  o.presence = plain_presence(presence);
+  nick_of_[from] = nick;
+  everyone_stale_ = true;
+  // §7.2.3 (210): the nick was normalized on its way in.
+  std::string_view raw_to = presence.attr_or("to");
+  bool nick_changed = !raw_to.ends_with("/" + nick);
+  static const Element kNoJoinPayload("x", kMuc);
+  send_state_to(o, x ? *x : kNoJoinPayload, just_created, nick_changed);
+}
+
+// §7.2.3-§7.2.16: the others' presence, one's own (broadcast to all), history, subject.
+void Room::send_state_to(const Occupant& o, const Element& join_x, bool just_created, bool nick_changed) {
+  bool with_jids = sees_real_jids(o);
+  for (const auto& [nick, other] : occupants_) {
+    if (other.real == o.real) continue;
+    Element p = presence_of(other, {}, with_jids, false);
+    p.set_attr("to", o.real.str());
+    env_.send(std::move(p));
+  }
+  Notice notice;
+  if (config_.non_anonymous) notice.self_codes.push_back(100);
+  if (just_created) notice.self_codes.push_back(201);
+  if (nick_changed) notice.self_codes.push_back(210);
+  broadcast_presence(o, notice);
+
+  Clock::time_point now = Clock::now();
+  for (const History::Entry* e : history_.select(HistoryRequest::parse(join_x.child("history", kMuc)), now)) {
+    Element m = e->message;
+    m.set_attr("to", o.real.str());
+    Element& delay = m.add_child("delay", kDelay);
+    delay.set_attr("from", jid_.str());
+    delay.set_attr("stamp", stanza::datetime(e->when));
+    env_.send(std::move(m));
+  }
+  Element subject = subject_message();
+  subject.set_attr("to", o.real.str());
+  env_.send(std::move(subject));
+}
+
+// §7.6.
+void Room::change_nick(Occupant& o, const Element& presence, const std::string& nick, const Jid& to) {
+  if (occupants_.contains(nick)) {
+    Element error = stanza::error(presence, "conflict");
+    error.set_attr("from", to.str());
+    env_.send(std::move(error));
+    return;
+  }
+  Notice gone_notice;
+  gone_notice.unavailable = true;
+  gone_notice.codes.push_back(303);
+  gone_notice.new_nick = nick;
+  broadcast_presence(o, gone_notice);
+
+  Occupant moved = std::move(o);
+  occupants_.erase(moved.nick);
+  moved.nick = nick;
+  moved.presence = plain_presence(presence);
+  nick_of_[moved.real] = nick;
+  Occupant& renamed = occupants_[nick] = std::move(moved);
+  everyone_stale_ = true;
+  broadcast_presence(renamed, {});
+}
+
+void Room::leave(const Jid& real, const std::string& status, std::vector<int> codes) {
+  auto it = nick_of_.find(real);
+  if (it == nick_of_.end()) return;
+  Notice notice;
+  notice.unavailable = true;
+  notice.codes = std::move(codes);
+  Occupant& o = occupants_.at(it->second);
+  o.presence = Element("presence", kClient);
+  if (!status.empty()) o.presence.add_child("status", kClient).add_text(status);
+  remove(o.nick, notice);
+}
+
+void Room::remove(const std::string& nick, Notice notice) {
+  auto it = occupants_.find(nick);
+  if (it == occupants_.end()) return;
+  Occupant o = std::move(it->second);
+  occupants_.erase(it);
+  nick_of_.erase(o.real);
+  everyone_stale_ = true;
+  notice.unavailable = true;
+  broadcast_presence(o, notice);
+}
+
+void Room::session_ended(const Jid& real) { leave(real, {}); }
+
+// Server shutdown: each occupant hears that it is out; the others need not be told one by
+// one, they are all leaving too.
+void Room::shut_down() {
+  Notice notice;
+  notice.unavailable = true;
+  notice.codes.push_back(332);
+  for (const auto& [nick, o] : occupants_) {
+    Element p = presence_of(o, notice, true, true);
+    p.set_attr("to", o.real.str());
+    env_.send(std::move(p));
+  }
+}
+
+// Messages ---------------------------------------------------------------------------------
+
+void Room::on_message(Element message, const Jid& from, const std::string& nick) {
+  std::string_view type = message.attr_or("type", "normal");
+  if (type == "error") {
+    // An occupant whose client or server says it is not there any more is removed (333);
+    // other errors (a client that failed to handle a stanza) change nothing.
+    if (nick.empty() && find(from) && gone_error(message)) leave(from, {}, {333});
+    return;
+  }
+  if (!nick.empty()) return private_message(std::move(message), from, nick);
+  if (type == "groupchat") return groupchat(std::move(message), from);
+  if (const Element* x = message.child("x", kMucUser); x && (x->child("invite", kMucUser) || x->child("decline", kMucUser)))
+    return invite_or_decline(message, from);
+  env_.send(stanza::error(message, "bad-request"));
+}
+
+// §7.4, §8.1 (subject), §7.9.
+void Room::groupchat(Element message, const Jid& from) {
+  Occupant* o = find(from);
+  if (!o) return env_.send(stanza::error(message, "not-acceptable"));
+  if (o->role == Role::visitor) return env_.send(stanza::error(message, "forbidden"));
+  const Element* subject = message.child("subject", kClient);
+  bool subject_change = subject && !message.child("body", kClient);
+  if (subject_change) {
+    if (o->role != Role::moderator && !config_.occupants_change_subject)
+      return env_.send(stanza::error(message, "forbidden"));
+    subject_ = subject->text();
+    subject_by_ = o->nick;
+  }
+  message.set_attr("from", occupant_jid(o->nick).str());
+  message.remove_attr("to");
+  broadcast_message(message);
+  if (subject_change) {
+    if (stored()) env_.persist(*this, std::nullopt);
+  } else {
+    history_.add(std::move(message), Clock::now());
+  }
+}
+
+// §7.5.
+void Room::private_message(Element message, const Jid& from, const std::string& nick) {
+  Occupant* sender = find(from);
+  if (!sender) return env_.send(stanza::error(message, "not-acceptable"));
+  if (message.attr_or("type") == "groupchat") return env_.send(stanza::error(message, "bad-request"));
+  auto target = occupants_.find(nick);
+  if (target == occupants_.end()) return env_.send(stanza::error(message, "item-not-found"));
+  message.set_attr("from", occupant_jid(sender->nick).str());
+  message.set_attr("to", target->second.real.str());
+  if (!message.child("x", kMucUser)) message.add_child("x", kMucUser);
+  env_.send(std::move(message));
+}
+
+// §7.8.2 mediated invitations and §7.8.2 declines.
+void Room::invite_or_decline(const Element& message, const Jid& from) {
+  const Element& x = *message.child("x", kMucUser);
+  if (const Element* decline = x.child("decline", kMucUser)) {
+    auto to = Jid::parse(decline->attr_or("to"));
+    if (!to) return env_.send(stanza::error(message, "jid-malformed"));
+    Element m("message", kClient);
+    m.set_attr("from", jid_.str());
+    m.set_attr("to", to->str());
+    Element& forwarded = m.add_child("x", kMucUser).add_child("decline", kMucUser);
+    forwarded.set_attr("from", from.bare_str());
+    if (const Element* reason = decline->child("reason", kMucUser)) forwarded.add_child(*reason);
+    return env_.send(std::move(m));
+  }
+  Occupant* inviter = find(from);
+  if (!inviter) return env_.send(stanza::error(message, "not-acceptable"));
+  Affiliation inviter_affiliation = affiliation_of(from);
+  if (config_.members_only && inviter_affiliation < Affiliation::admin && !config_.occupants_invite)
+    return env_.send(stanza::error(message, "forbidden"));
+  std::vector<std::pair<Jid, const Element*>> invites;
+  for (const Element& invite : x.nodes()) {
+    if (!invite.is("invite", kMucUser)) continue;
+    auto to = Jid::parse(invite.attr_or("to"));
+    if (!to) return env_.send(stanza::error(message, "jid-malformed"));
+    invites.emplace_back(*to, &invite);
+  }
+  bool affiliations_changed = false;
+  for (const auto& [to, invite] : invites) {
+    // §9.3: inviting to a members-only room makes the invitee a member.
+    if (config_.members_only && affiliation_of(to) == Affiliation::none) {
+      affiliations_[to.bare_str()] = Affiliation::member;
+      affiliations_changed = true;
+    }
+    Element m("message", kClient);
+    m.set_attr("from", jid_.str());
+    m.set_attr("to", to.str());
+    Element& out_x = m.add_child("x", kMucUser);
+    Element& forwarded = out_x.add_child("invite", kMucUser);
+    forwarded.set_attr("from", from.str());
+    if (const Element* reason = invite->child("reason", kMucUser)) forwarded.add_child(*reason);
+    if (config_.password_protected) out_x.add_child("password", kMucUser).add_text(config_.password);
+    m.add_child("body", kClient).add_text(from.bare_str() + " invites you to the room " + jid_.str());
+    env_.send(std::move(m));
+  }
+  if (affiliations_changed && stored()) env_.persist(*this, std::nullopt);
+}
+
+}  // namespace muc
