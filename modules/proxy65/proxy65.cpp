@@ -53,6 +53,7 @@ class Proxy65Module final : public xmppd::Module {
     limits.max_connections = static_cast<std::size_t>(config.integer("max_connections", 1000, 2, 1'000'000));
     limits.max_streams_per_user = static_cast<std::size_t>(config.integer("max_streams_per_user", 10, 1, 100'000));
     limits.pair_timeout = std::chrono::seconds(config.integer("pair_timeout", 60, 1, 3600));
+    limits.idle_timeout = std::chrono::seconds(config.integer("idle_timeout", 300, 1, 86400));
 
     server_ = std::make_unique<Socks5Server>(limits);
     auto where = server_->listen(address, port);

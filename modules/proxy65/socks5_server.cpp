@@ -195,7 +195,8 @@ void Socks5Server::activate(std::string hash, std::string requester, std::functi
     pairs_.erase(it);
     ++streams_[requester];
     auto run = [this, pair, requester, hash]() -> asio::awaitable<void> {
-      std::uint64_t bytes = co_await relay(pair.target->socket, pair.requester->socket, limits_.bytes_per_second);
+      std::uint64_t bytes = co_await relay(pair.target->socket, pair.requester->socket, limits_.bytes_per_second,
+                                           limits_.idle_timeout);
       xmppd::log::info("proxy65: stream ", hash, " of ", requester, " ended after ", bytes, " bytes");
     };
     asio::co_spawn(*io_, std::move(run), [this, requester](std::exception_ptr) { end_stream(requester); });

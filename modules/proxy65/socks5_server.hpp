@@ -28,6 +28,7 @@ struct ProxyLimits {
   std::size_t max_connections = 1000;   // SOCKS5 connections open at once, all users
   std::size_t max_streams_per_user = 10;  // active streams one requester (bare JID) may have
   std::chrono::seconds pair_timeout{60};  // from connecting to activation
+  std::chrono::seconds idle_timeout{300};  // an active stream with no byte moving is closed
 };
 
 class Socks5Server {

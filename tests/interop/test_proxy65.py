@@ -182,6 +182,24 @@ class Activation(ProxyTestCase):
         t_writer.close()
         r_writer.close()
 
+    async def test_idle_streams_are_closed(self):
+        server = self.start_proxy_server("idle_timeout = 1\n")
+        alice, bob = await self.login_pair(server)
+        sid, requester, target = "idle", alice.boundjid.full, bob.boundjid.full
+        address = dest_hash(sid, requester, target)
+        t_reader, t_writer, _ = await socks5_connect(server.proxy_port, address)
+        r_reader, r_writer, _ = await socks5_connect(server.proxy_port, address)
+        since = server.log.mark()
+        await alice["xep_0065"].activate(PROXY, sid, target, timeout=TIMEOUT)
+        r_writer.write(b"ping")
+        self.assertEqual(await asyncio.wait_for(t_reader.readexactly(4), TIMEOUT), b"ping")
+        # Then silence, with both ends open: after idle_timeout the proxy closes both.
+        self.assertEqual(await asyncio.wait_for(t_reader.read(), TIMEOUT), b"")
+        self.assertEqual(await asyncio.wait_for(r_reader.read(), TIMEOUT), b"")
+        await self.log_line(server, rf"proxy65: stream {address} of alice@localhost ended after 4 bytes", since)
+        t_writer.close()
+        r_writer.close()
+
     async def test_bad_socks_requests_are_refused(self):
         server = self.start_proxy_server()
         await self.login_pair(server)
