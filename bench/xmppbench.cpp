@@ -981,8 +981,9 @@ class Bench {
       queue(*c, "<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>");
     }
     flush_dirty();
+    // A server still storing the seeding's subscription changes answers late.
     auto answered = [this] { return rosters_ >= conns_.size(); };
-    co_await wait_until(answered, std::min(limit, Clock::now() + 30s));
+    co_await wait_until(answered, std::min(limit, Clock::now() + 120s));
     int least = opt_.contacts;
     for (auto& c : conns_) least = std::min(least, c->roster_both);
     co_return least;
@@ -1008,12 +1009,13 @@ class Bench {
       flush_dirty();
       // Each user gets one 'subscribed' per contact; a server that stores every change
       // synchronously may take a while, so only a long silence ends the wait early.
-      co_await wait_quiet(subscribed_, 20s, std::min(limit, Clock::now() + 300s),
+      co_await wait_quiet(subscribed_, 60s, std::min(limit, Clock::now() + 300s),
                           std::uint64_t(n) * std::uint64_t(opt_.contacts));
       seed_s = seconds(Clock::now() - t0);
       both = co_await min_roster_both(limit);
       if (both < opt_.contacts) {
-        result(" error=rosters_not_seeded min_both=" + std::to_string(both));
+        result(" error=rosters_not_seeded min_both=" + std::to_string(both) + " subscribed=" +
+               std::to_string(subscribed_) + " rosters_answered=" + std::to_string(rosters_));
         co_return;
       }
     }
