@@ -73,7 +73,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Core* core = new Core;  // lives for the whole run, like the server
   asio::io_context& io = core->io;
 
-  tcp::socket client(io);
+  // Each run from another loopback address: hundreds of thousands of short connections
+  // would otherwise exhaust one address's ephemeral ports (TIME_WAIT).
+  static std::uint32_t runs = 0;
+  tcp::socket client(io, tcp::endpoint(asio::ip::address_v4(0x7F000002u + (runs++ % 0xFFFF00u)), 0));
   client.connect(core->acceptor.local_endpoint());
   std::make_shared<stream::C2SSession>(core->context, core->acceptor.accept(), false)->start();
 
