@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <new>
+#include <random>
 
 #include <xmppd/namespaces.hpp>
 
@@ -41,12 +42,24 @@ ExpandedName split(const XML_Char* raw) {
   return {s.substr(0, sep), s.substr(sep + 1)};
 }
 
+// expat salts its hash tables against collision attacks and, unless told a salt, asks the
+// kernel for a new one after every reset (each stream restart, each parser taken from the
+// pool). One secret salt per process keeps the protection without the system calls.
+unsigned long hash_salt() {
+  static const unsigned long salt = [] {
+    std::random_device random;
+    unsigned long s = (static_cast<unsigned long>(random()) << 32) ^ random();
+    return s ? s : 1;  // 0 means "choose one yourself" to expat
+  }();
+  return salt;
+}
+
 bool is_whitespace(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 // An expat parser holds ~11 KB once it has seen a stream (input buffer, tag and attribute
-// arrays, namespace bindings), most of an idle session's memory. A session between stanzas
-// gives its parser back to this per-thread pool; busy sessions on the thread reuse the few
-// kept here, so releasing costs a reset, not an allocation.
+// arrays, namespace bindings), most of an idle session's memory. A session gone quiet gives
+// its parser back to this per-thread pool (release_if_idle); sessions waking up on the thread
+// reuse the few kept here, so releasing costs a reset, not an allocation.
 class ParserPool {
  public:
   ~ParserPool() {
@@ -134,6 +147,7 @@ struct StreamParser::Impl {
   // Handlers and settings (XML_ParserReset clears them).
   void install_handlers() {
     XML_SetUserData(parser, this);
+    XML_SetHashSalt(parser, hash_salt());
     // Deferral holds back a token whose last bytes arrive in a small piece until more
     // bytes come; a client waiting for the answer to that stanza sends none.
     XML_SetReparseDeferralEnabled(parser, XML_FALSE);
@@ -297,12 +311,14 @@ struct StreamParser::Impl {
   }
 
   // Between stanzas, with nothing half-parsed: the parser can go back to the pool.
-  void release_if_idle() {
-    if (!releasable || error != ParseError::none || depth != 1 || boundary != fed || !text.empty()) return;
+  bool release_if_idle() {
+    if (!parser) return true;
+    if (!releasable || error != ParseError::none || depth != 1 || boundary != fed || !text.empty()) return false;
     ParserPool::local().give(parser);
     parser = nullptr;
     std::string().swap(text);
     std::vector<Element*>().swap(open);
+    return true;
   }
 
   // A parser for the next bytes: fresh at the start of a stream, or (after a release) one
@@ -383,7 +399,6 @@ struct StreamParser::Impl {
       data.remove_prefix(n);
     }
     out = nullptr;
-    release_if_idle();
     return error == ParseError::none;
   }
 };
@@ -395,6 +410,8 @@ StreamParser::~StreamParser() = default;
 bool StreamParser::feed(std::string_view data, std::vector<Event>& out) { return impl_->feed(data, out); }
 
 void StreamParser::reset() { impl_->start(); }
+
+bool StreamParser::release_if_idle() { return impl_->release_if_idle(); }
 
 ParseError StreamParser::error() const { return impl_->error; }
 

@@ -54,6 +54,11 @@ class StreamParser {
 
   // Starts a new stream on the same connection (after STARTTLS or SASL success).
   void reset();
+  // Between stanzas, gives the expat parser (~11 KB once it has read a stream) back to a
+  // per-thread pool; the next feed() takes one and replays an equivalent stream header into
+  // it. For connections that have gone quiet: a busy one would pay the replay on every read.
+  // False (and nothing released) while a stanza or a token is half-read.
+  bool release_if_idle();
 
   ParseError error() const;
   // Human-readable detail for logs (expat's message, the limit crossed, ...).

@@ -2,10 +2,13 @@
 // resource is stored (with a XEP-0203 delay stamp) and handed to the account's next
 // session that becomes available with a non-negative priority.
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <xmppd/module.hpp>
 #include <xmppd/namespaces.hpp>
@@ -82,8 +85,21 @@ class OfflineModule final : public xmppd::Module {
     return HookResult::handled;
   }
 
-  // Writes run in hook order: the coroutines start in the order they are spawned on the
-  // module's executor and the single storage thread runs their writes in that order.
+  // A message waiting for the next drain.
+  struct Pending {
+    Jid to;
+    std::string text;  // stamped, serialized
+    Element original;  // to answer with an error
+    std::int64_t max_messages;
+    const char* refused = nullptr;  // set by the drain: the error condition if not stored
+  };
+
+  // At most this many messages per transaction, so that none grows without bound.
+  static constexpr std::size_t kMaxBatch = 1000;
+
+  // Group commit: messages are queued here and written by a drain on the storage thread,
+  // one transaction (one fsync) for all that arrived while the previous one committed,
+  // instead of one per message.
   void store(const Element& message, Jid to) {
     Element stamped = message;
     // A message that bounced back here on its way to a session that just closed keeps its
@@ -96,23 +112,73 @@ class OfflineModule final : public xmppd::Module {
       delay.set_attr("from", ctx_->host());
       delay.set_attr("stamp", xmppd::stanza::datetime());
     }
-    auto task = [this, original = message, text = stamped.str(xmppd::ns::kClient),
-                 to = std::move(to)]() -> boost::asio::awaitable<void> {
-      auto write = [offline_store = store_, &text, &to, max = max_messages_.load()](xmppd::storage::Storage&) {
-        return offline_store->add(to.node(), to.domain(), text, max);
-      };
-      std::string condition;
-      try {
-        if (!co_await ctx_->storage().run(write)) condition = "resource-constraint";
-      } catch (const std::exception& e) {
-        xmppd::log::error("offline: cannot store a message for ", to.bare_str(), ": ", e.what());
-        condition = "service-unavailable";
+    bool schedule = false;
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back({std::move(to), stamped.str(xmppd::ns::kClient), message, max_messages_.load()});
+      schedule = !drain_scheduled_;
+      drain_scheduled_ = true;
+    }
+    // Ordering: the router runs this hook on the module's executor, where the drain is
+    // spawned now, so its storage task reaches the (FIFO) storage thread before that of any
+    // take_all spawned later; a message that finds a drain scheduled joins that drain,
+    // which has not taken the queue yet. Writes follow the queue, in arrival order.
+    if (schedule) ctx_->spawn(drain());
+  }
+
+  boost::asio::awaitable<void> drain() {
+    auto write = [this](xmppd::storage::Storage&) { return write_queued(); };
+    std::vector<Pending> written = co_await ctx_->storage().run(write);
+    bool log_stored = xmppd::log::enabled(xmppd::log::Level::debug);
+    for (const Pending& p : written) {
+      if (!p.refused) {
+        if (log_stored)
+          xmppd::log::debug("offline: stored message '", p.original.attr_or("id"), "' for ", p.to.bare_str());
+      } else if (xmppd::stanza::may_reply_with_error(p.original)) {
+        ctx_->send(xmppd::stanza::error(p.original, p.refused));
       }
-      if (condition.empty())
-        co_return xmppd::log::debug("offline: stored message '", original.attr_or("id"), "' for ", to.bare_str());
-      if (xmppd::stanza::may_reply_with_error(original)) ctx_->send(xmppd::stanza::error(original, condition));
-    };
-    ctx_->spawn(std::move(task));
+    }
+  }
+
+  // On the storage thread: writes everything queued, in order, kMaxBatch per transaction.
+  // All of it, not kMaxBatch and the rest later: the storage thread finishes its queued
+  // tasks at shutdown, while a next drain spawned then might never start.
+  std::vector<Pending> write_queued() {
+    std::vector<Pending> batch;
+    {
+      std::lock_guard lock(mutex_);
+      batch.swap(queue_);
+      drain_scheduled_ = false;  // what arrives from now on goes to the next drain
+    }
+    for (std::size_t first = 0; first < batch.size(); first += kMaxBatch) {
+      std::size_t end = std::min(batch.size(), first + kMaxBatch);
+      std::vector<offline::OfflineStore::NewMessage> rows;
+      rows.reserve(end - first);
+      for (std::size_t i = first; i < end; ++i) {
+        Pending& p = batch[i];
+        rows.push_back({p.to.node(), p.to.domain(), std::move(p.text), p.max_messages});
+      }
+      try {
+        std::vector<bool> stored = store_->add_all(rows);
+        for (std::size_t i = first; i < end; ++i)
+          if (!stored[i - first]) batch[i].refused = "resource-constraint";
+      } catch (const std::exception& e) {
+        // One bad row (say, for an account deleted since) fails the whole transaction:
+        // retry one by one, so that only the messages that cannot be stored are refused.
+        xmppd::log::warn("offline: cannot store ", rows.size(), " messages at once (", e.what(),
+                         "); storing them one by one");
+        for (std::size_t i = first; i < end; ++i) {
+          try {
+            if (!store_->add_all({rows[i - first]}).front()) batch[i].refused = "resource-constraint";
+          } catch (const std::exception& error) {
+            xmppd::log::error("offline: cannot store a message for ", batch[i].to.bare_str(), ": ",
+                              error.what());
+            batch[i].refused = "service-unavailable";
+          }
+        }
+      }
+    }
+    return batch;
   }
 
   // Messages are deleted in the same storage task that reads them: the session is bound,
@@ -146,6 +212,9 @@ class OfflineModule final : public xmppd::Module {
   xmppd::ModuleContext* ctx_ = nullptr;
   std::atomic<std::int64_t> max_messages_{100};
   std::shared_ptr<offline::OfflineStore> store_;  // used on the storage thread only
+  std::mutex mutex_;  // guards the two below (store() on the executor, the drain on the storage thread)
+  std::vector<Pending> queue_;
+  bool drain_scheduled_ = false;  // a drain is on its way and has not taken the queue yet
 };
 
 }  // namespace

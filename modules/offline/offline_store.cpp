@@ -35,24 +35,36 @@ OfflineStore::OfflineStore(Database& db)
       select_(db, "SELECT id, stanza FROM offline_messages WHERE domain = ?1 AND username = ?2 ORDER BY id"),
       delete_(db, "DELETE FROM offline_messages WHERE domain = ?1 AND username = ?2 AND id <= ?3") {}
 
-bool OfflineStore::add(const std::string& user, const std::string& domain, const std::string& stanza,
-                       std::int64_t max_messages) {
+std::vector<bool> OfflineStore::add_all(const std::vector<NewMessage>& messages) {
   Database::Transaction tx(db_);
-  {
-    xmppd::storage::StatementUse reset(count_);
-    count_.bind(1, domain).bind(2, user).step();
-    if (count_.column_int(0) >= max_messages) return false;
-  }
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-  {
+  std::vector<bool> stored;
+  stored.reserve(messages.size());
+  for (const NewMessage& m : messages) {
+    {
+      // Counted inside the transaction: the rows inserted above count against the quota.
+      xmppd::storage::StatementUse reset(count_);
+      count_.bind(1, m.domain).bind(2, m.user).step();
+      if (count_.column_int(0) >= m.max_messages) {
+        stored.push_back(false);
+        continue;
+      }
+    }
     xmppd::storage::StatementUse reset(insert_);
-    insert_.bind(1, domain).bind(2, user).bind(3, std::int64_t(now.count())).bind(4, stanza).exec();
+    insert_.bind(1, m.domain).bind(2, m.user).bind(3, std::int64_t(now.count())).bind(4, m.stanza).exec();
+    stored.push_back(true);
   }
   tx.commit();
-  return true;
+  return stored;
 }
 
 std::vector<std::string> OfflineStore::take_all(const std::string& user, const std::string& domain) {
+  {
+    // Every login asks, and most find nothing: look before taking the write lock.
+    xmppd::storage::StatementUse reset(count_);
+    count_.bind(1, domain).bind(2, user).step();
+    if (count_.column_int(0) == 0) return {};
+  }
   Database::Transaction tx(db_);
   std::vector<std::string> stanzas;
   std::int64_t last_id = 0;

@@ -15,9 +15,16 @@ class OfflineStore {
   // Creates or upgrades the table; then prepares the statements.
   explicit OfflineStore(xmppd::storage::Database& db);
 
-  // Appends `stanza` unless the account already holds `max_messages`; false if it does.
-  bool add(const std::string& user, const std::string& domain, const std::string& stanza,
-           std::int64_t max_messages);
+  struct NewMessage {
+    std::string user;
+    std::string domain;
+    std::string stanza;
+    std::int64_t max_messages;
+  };
+  // Appends the messages in order, in one transaction (one fsync for the lot), each unless
+  // its account already holds its max_messages, counting those of the batch stored before
+  // it. Says which were stored. Throws, having stored none, if the transaction fails.
+  std::vector<bool> add_all(const std::vector<NewMessage>& messages);
   // Removes and returns every stored message of the account, in arrival order.
   std::vector<std::string> take_all(const std::string& user, const std::string& domain);
 

@@ -128,6 +128,38 @@ class Quota(OfflineTestCase):
         _, bodies = await self.receive_bodies(bob, 2)
         self.assertEqual(bodies, ["one", "two"])
 
+    async def test_burst_past_the_quota_stores_exactly_max_messages(self):
+        # Stored in batches (one transaction per drain): the quota must still hold exactly,
+        # counting the messages of the same batch stored before each one.
+        burst, room = 300, 100
+        server = self.start_server_with_users(
+            extra_toml=modules_toml(f"[modules.offline]\nmax_messages = {room}\n"))
+        alice = await self.login(server, "alice@localhost/wonderland", ALICE[1])
+        since = server.log.mark()
+        ids = []
+        for i in range(burst):
+            message = alice.make_message(mto="bob@localhost", mbody=str(i), mtype="chat")
+            ids.append(message["id"])
+            message.send()
+
+        # The first `room` are stored, every later one is refused, in order.
+        errors = [await alice.receive() for _ in range(burst - room)]
+        self.assertEqual([e["id"] for e in errors], ids[room:])
+        for error in errors:
+            self.assertEqual(error["type"], "error", error)
+            self.assertEqual(error["error"]["condition"], "resource-constraint", error)
+        await self.log_line(server, rf"offline: stored message '{re.escape(ids[room - 1])}' for bob@localhost", since)
+        self.assertEqual(len(server.log.matching(r"offline: stored message '.*' for bob@localhost", since)), room)
+
+        bob = await self.login(server, "bob@localhost/laptop", BOB[1])
+        _, bodies = await self.receive_bodies(bob, room)
+        self.assertEqual(bodies, [str(i) for i in range(room)])
+        # Anything more was sent to bob and alice before these round trips are answered.
+        await bob.barrier()
+        await alice.barrier()
+        self.assertTrue(bob.inbox.empty(), "more than max_messages delivered")
+        self.assertTrue(alice.inbox.empty(), "more errors than refused messages")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -212,7 +212,8 @@ TEST(StreamParser, StreamCloseIsAnEvent) {
 }
 
 // Between stanzas an idle parser is given back and rebuilt from the root's declarations when
-// bytes arrive: feeding a stream one stanza at a time must give what one feed gives.
+// bytes arrive: feeding a stream one stanza at a time, releasing in between, must give what
+// one feed gives.
 TEST(StreamParser, ResumingBetweenStanzasKeepsTheRootsPrefixesAndNamespaces) {
   const std::string header =
       "<s:stream xmlns:s='http://etherx.jabber.org/streams' xmlns='jabber:client' "
@@ -220,7 +221,10 @@ TEST(StreamParser, ResumingBetweenStanzasKeepsTheRootsPrefixesAndNamespaces) {
   const std::vector<std::string> pieces = {header, "<message><q:x/></message>", " ", "<presence/>", "</s:stream>"};
   StreamParser p;
   std::vector<Event> events;
-  for (const auto& piece : pieces) ASSERT_TRUE(p.feed(piece, events)) << p.error_text();
+  for (const auto& piece : pieces) {
+    ASSERT_TRUE(p.feed(piece, events)) << p.error_text();
+    if (&piece != &pieces.back()) EXPECT_TRUE(p.release_if_idle());  // the stream is still open
+  }
   std::string whole;
   for (const auto& piece : pieces) whole += piece;
   EXPECT_EQ(dump(events), dump(parse(whole).events));
@@ -230,11 +234,23 @@ TEST(StreamParser, ResumingBetweenStanzasKeepsTheRootsPrefixesAndNamespaces) {
   EXPECT_TRUE(std::holds_alternative<StreamClose>(events[3]));
 }
 
+TEST(StreamParser, NothingIsReleasedInTheMiddleOfAStanza) {
+  StreamParser p;
+  std::vector<Event> events;
+  ASSERT_TRUE(p.feed(kHeader + "<message><bo", events));
+  EXPECT_FALSE(p.release_if_idle());
+  ASSERT_TRUE(p.feed("dy>hi</body></message>", events));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(stanza_at(events, 1).child_text("body", ns::kClient), "hi");
+  EXPECT_TRUE(p.release_if_idle());
+}
+
 TEST(StreamParser, ResumedStreamStillChecksTheRootsEndTag) {
   StreamParser p;
   std::vector<Event> events;
   ASSERT_TRUE(p.feed("<s:stream xmlns:s='http://etherx.jabber.org/streams' xmlns='jabber:client'>", events));
   ASSERT_TRUE(p.feed("<presence/>", events));
+  ASSERT_TRUE(p.release_if_idle());
   EXPECT_FALSE(p.feed("</stream:stream>", events));  // the root was s:stream
   EXPECT_EQ(p.error(), ParseError::not_well_formed);
 }

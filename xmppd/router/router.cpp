@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -85,7 +86,12 @@ void Router::set_presence(const Session& session, bool available, int priority) 
 }
 
 std::shared_ptr<Session> Router::find(const Jid& full) const {
-  std::string bare = full.bare_str();
+  // On every delivery (once per recipient of a room message): the key is built in a
+  // buffer the thread keeps, not allocated each time.
+  thread_local std::string bare;
+  bare.assign(full.node());
+  if (!bare.empty()) bare += '@';
+  bare.append(full.domain());
   Shard& shard = shard_of(bare);
   std::lock_guard lock(shard.mutex);
   auto it = shard.users.find(bare);
@@ -275,6 +281,7 @@ void Router::route_to_many(const Element& stanza, const std::vector<Jid>& recipi
   shared.remove_attr("to");
   std::string bytes = shared.str(ns::kClient);
   auto tail = std::make_shared<const std::string>(bytes.substr(1 + shared.name().size()));
+  std::string head;
   for (const Jid& to : recipients) {
     auto session = to.is_bare() ? nullptr : find(to);
     if (!session) {
@@ -283,10 +290,20 @@ void Router::route_to_many(const Element& stanza, const std::vector<Jid>& recipi
       route(std::move(copy));
       continue;
     }
-    std::string head = "<" + shared.name() + " to=\"";
-    xml::escape_attr(to.str(), head);
+    head.assign("<").append(shared.name()).append(" to=\"");
+    if (!to.node().empty()) {  // the JID written part by part: no string for it
+      xml::escape_attr(to.node(), head);
+      head += '@';
+    }
+    xml::escape_attr(to.domain(), head);
+    head += '/';
+    xml::escape_attr(to.resource(), head);
     head += '"';
-    asio::dispatch(session->executor(), [session, head = std::move(head), tail] { session->deliver(head, tail); });
+    // A session on this thread takes its copy now; one elsewhere gets its own closure.
+    auto executor = session->executor();
+    auto* local = executor.target<asio::io_context::executor_type>();
+    if (local && local->running_in_this_thread()) session->deliver(head, *tail);
+    else asio::post(executor, [session = std::move(session), head, tail] { session->deliver(head, *tail); });
   }
 }
 
@@ -295,7 +312,7 @@ void Router::deliver(const std::vector<std::shared_ptr<Session>>& sessions, cons
   // Serialized once, shared by every recipient thread.
   auto bytes = std::make_shared<const std::string>(stanza.str(ns::kClient));
   for (const auto& s : sessions)
-    asio::dispatch(s->executor(), [s, bytes] { s->deliver({}, bytes); });
+    asio::dispatch(s->executor(), [s, bytes] { s->deliver({}, *bytes); });
 }
 
 }  // namespace xmppd::router

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include <charconv>
+#include <stdexcept>
 
 #include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
@@ -32,14 +33,21 @@ namespace {
 // RFC 6120 §6.4.5: a few retries, then the stream ends.
 constexpr unsigned kMaxSaslRetries = 5;
 
+// Stream IDs must be unpredictable (RFC 6120 §4.7.3). OpenSSL's generator costs thousands
+// of instructions and a getpid() per call, whatever the size: draw 4 KiB at a time instead.
 std::string random_id(std::size_t bytes) {
-  unsigned char raw[32];
-  RAND_bytes(raw, int(bytes));
+  thread_local unsigned char pool[4096];
+  thread_local std::size_t used = sizeof pool;
+  if (used + bytes > sizeof pool) {
+    if (RAND_bytes(pool, int(sizeof pool)) != 1) throw std::runtime_error("no random bytes");
+    used = 0;
+  }
   static constexpr char hex[] = "0123456789abcdef";
   std::string id;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    id += hex[raw[i] >> 4];
-    id += hex[raw[i] & 15];
+  id.reserve(2 * bytes);
+  for (std::size_t i = 0; i < bytes; ++i, ++used) {
+    id += hex[pool[used] >> 4];
+    id += hex[pool[used] & 15];
   }
   return id;
 }
@@ -66,7 +74,8 @@ C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, bool direc
       read_rate_(ctx.config.max_bytes_per_second,
                  std::max(ctx.config.max_bytes_per_second, ctx.config.limits.max_stanza_bytes)),
       flushed_(transport_.socket().get_executor()),
-      auth_timer_(transport_.socket().get_executor()) {}
+      auth_timer_(transport_.socket().get_executor()),
+      quiet_timer_(transport_.socket().get_executor()) {}
 
 C2SSession::~C2SSession() = default;
 
@@ -112,6 +121,8 @@ asio::awaitable<void> C2SSession::run() {
       }
       events.clear();
       bool ok = parser_.feed(data, events);  // copies what it needs: `data` dies here
+      ++reads_;
+      watch_for_quiet();
       for (auto& event : events) {
         if (closing_ || restart_) break;
         co_await handle(event);
@@ -134,8 +145,27 @@ asio::awaitable<void> C2SSession::run() {
   finish();
 }
 
+// A session that read nothing for a whole period gives its XML parser back (most of an idle
+// session's memory); one timer per period while reads come in, none once it is quiet.
+void C2SSession::watch_for_quiet() {
+  if (quiet_watch_) return;
+  quiet_watch_ = true;
+  reads_at_watch_ = reads_;
+  quiet_timer_.expires_after(kQuietPeriod);
+  auto self = std::static_pointer_cast<C2SSession>(shared_from_this());
+  quiet_timer_.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
+    auto s = weak.lock();
+    if (!s) return;
+    s->quiet_watch_ = false;
+    if (ec || s->closing_) return;
+    // Still reading, or in the middle of a stanza: look again a period later.
+    if (s->reads_ != s->reads_at_watch_ || !s->parser_.release_if_idle()) s->watch_for_quiet();
+  });
+}
+
 void C2SSession::finish() {
   auth_timer_.cancel();
+  quiet_timer_.cancel();
   if (bound_) {
     ctx_.router.unbind(*this);
     SessionEvent event{jid_};
@@ -437,10 +467,10 @@ void C2SSession::on_broadcast_presence(Element& presence) {
 
 // Output -------------------------------------------------------------------------------------
 
-void C2SSession::deliver(std::string_view head, std::shared_ptr<const std::string> bytes) {
+void C2SSession::deliver(std::string_view head, const std::string& bytes) {
   if (!bound_ || closing_) return;
   out_.append(head);
-  send_raw(*bytes);
+  send_raw(bytes);
 }
 
 void C2SSession::replaced() {
@@ -451,7 +481,7 @@ void C2SSession::replaced() {
 void C2SSession::send(const Element& element) {
   if (closing_) return;
   xml::serialize(element, out_, ns::kClient);
-  if (!writing_) write_next();
+  schedule_write();
 }
 
 void C2SSession::send_raw(std::string_view bytes) {
@@ -464,23 +494,35 @@ void C2SSession::send_raw(std::string_view bytes) {
     transport_.close();
     return;
   }
-  if (!writing_) write_next();
+  schedule_write();
+}
+
+void C2SSession::schedule_write() {
+  if (writing_) return;  // the write in flight takes out_ along when it completes
+  writing_ = true;
+  // After the current handler: everything it sends, and the deliveries already queued
+  // behind it, leave in one system call (a login's header and features, a burst of messages).
+  asio::post(executor(), [self = shared_from_this(), this] { write_next(); });
 }
 
 void C2SSession::write_next() {
-  writing_ = true;
+  if (out_.empty() || !transport_.is_open()) {
+    out_.clear();
+    writing_ = false;
+    flushed_.cancel();
+    if (closing_) transport_.close_gracefully(shared_from_this());
+    return;
+  }
   std::swap(out_, inflight_);
   transport_.async_write(inflight_, [self = shared_from_this(), this](boost::system::error_code ec, std::size_t) {
-    writing_ = false;
     inflight_.clear();
     if (ec) {
+      writing_ = false;
       transport_.close();
       flushed_.cancel();
       return;
     }
-    if (!out_.empty()) return write_next();
-    flushed_.cancel();
-    if (closing_) transport_.close_gracefully(self);
+    write_next();
   });
 }
 

@@ -5,6 +5,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,7 +55,7 @@ class C2SSession final : public router::Session {
   // router::Session
   const Jid& jid() const override { return jid_; }
   boost::asio::any_io_executor executor() override;
-  void deliver(std::string_view head, std::shared_ptr<const std::string> bytes) override;
+  void deliver(std::string_view head, const std::string& bytes) override;
   void replaced() override;
   void end(std::string_view condition, std::string_view text) override { stream_error(condition, text); }
 
@@ -76,7 +78,9 @@ class C2SSession final : public router::Session {
 
   void send(const Element& element);
   void send_raw(std::string_view bytes);
+  void schedule_write();
   void write_next();
+  void watch_for_quiet();
   boost::asio::awaitable<void> flush();
   void close_after_flush();
   void finish();
@@ -106,9 +110,16 @@ class C2SSession final : public router::Session {
   // Output: bytes queued while a write is in flight go to out_, then swap.
   std::string out_;
   std::string inflight_;
-  bool writing_ = false;
+  bool writing_ = false;  // a write is scheduled or in flight
   boost::asio::steady_timer flushed_;      // cancelled whenever the output drains
   boost::asio::steady_timer auth_timer_;   // unauthenticated streams do not linger
+
+  // Quiet sessions release their XML parser: reads counted, checked every period.
+  static constexpr std::chrono::milliseconds kQuietPeriod{250};
+  boost::asio::steady_timer quiet_timer_;
+  std::uint64_t reads_ = 0;
+  std::uint64_t reads_at_watch_ = 0;
+  bool quiet_watch_ = false;
 };
 
 }  // namespace xmppd::stream
