@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -65,6 +66,30 @@ TEST(Database, OpensWithWalFullSyncAndForeignKeys) {
   EXPECT_EQ(query_int(db, "PRAGMA synchronous"), 2);  // FULL
   EXPECT_EQ(query_int(db, "PRAGMA foreign_keys"), 1);
   EXPECT_EQ(query_int(db, "PRAGMA busy_timeout"), 5000);
+}
+
+// Two xmppctl calls on a data dir that has no database yet: both create it at once, and
+// turning it to WAL must wait for the other instead of failing with "database is locked".
+TEST(Database, OpeningANewFileFromTwoConnectionsAtOnceWorks) {
+  for (int round = 0; round < 30; ++round) {
+    TempDir dir;
+    const std::string path = dir.file("x.sqlite");
+    std::string errors;
+    std::mutex mutex;
+    auto open = [&] {
+      try {
+        Database db(path);
+        db.migrate("race", {"CREATE TABLE t(x INTEGER)"});
+      } catch (const StorageError& e) {
+        std::lock_guard lock(mutex);
+        errors += e.what() + std::string("\n");
+      }
+    };
+    std::thread a(open), b(open);
+    a.join();
+    b.join();
+    ASSERT_EQ(errors, "") << "round " << round;
+  }
 }
 
 TEST(Database, OpenFailureNamesThePath) {

@@ -2,7 +2,15 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
+
 namespace xmppd::storage {
+
+namespace {
+// How long a connection waits for another process's lock before reporting it.
+constexpr int sqlite3_busy_timeout_ms = 5000;
+}  // namespace
 
 // ---- Statement ----
 
@@ -95,10 +103,11 @@ Database::Database(const std::string& path) : path_(path) {
   try {
     sqlite3_extended_result_codes(db_, 1);
     // xmppctl and the server share the file: wait for the other's lock instead of failing.
-    sqlite3_busy_timeout(db_, 5000);
+    sqlite3_busy_timeout(db_, sqlite3_busy_timeout_ms);
     // WAL lets readers and one writer proceed together; FULL syncs every commit, so a write
     // the client was told succeeded survives a power cut.
-    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    use_wal();
+    exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
   } catch (...) {
     sqlite3_close_v2(db_);
     throw;
@@ -106,6 +115,19 @@ Database::Database(const std::string& path) : path_(path) {
 }
 
 Database::~Database() { sqlite3_close_v2(db_); }
+
+void Database::use_wal() {
+  // Turning a new file to WAL takes an exclusive lock that SQLite does not wait for (no busy
+  // handler): two processes opening the same new file at once (two xmppctl adduser, say)
+  // would see "database is locked". Wait for it as for any other lock.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(sqlite3_busy_timeout_ms);
+  for (;;) {
+    int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return;
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > give_up) fail("PRAGMA journal_mode=WAL");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 void Database::exec(std::string_view sql) {
   std::string copy(sql);  // sqlite3_exec wants a NUL-terminated string

@@ -92,6 +92,8 @@ class Database {
   [[noreturn]] void fail(std::string_view what);  // throws StorageError with sqlite's message
 
  private:
+  void use_wal();
+
   sqlite3* db_ = nullptr;
   std::string path_;
 };
