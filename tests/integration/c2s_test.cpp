@@ -1,6 +1,8 @@
 // The real xmppd binary, spoken to over real sockets: stream negotiation, errors, routing.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <xmppd/namespaces.hpp>
 
 #include "auth/scram.hpp"
@@ -192,6 +194,28 @@ TEST_F(C2S, ChatMessageToFullAndBareJid) {
   Element m2 = bob.next_named("message");
   EXPECT_EQ(m2.attr_or("id"), "m2");
   EXPECT_EQ(m2.child_text("body", ns::kClient), "to bare");
+}
+
+// A session quiet for a while gives its XML parser back (every 250 ms it checks whether it
+// read anything) and resumes with a new one: a stanza split across a quiet gap, and stanzas
+// after one, must arrive as if the connection had never paused. The pauses are the input
+// under test (quiet periods), not a way to wait for the server.
+TEST_F(C2S, StanzasAcrossQuietPausesArriveIntact) {
+  TestClient alice(server_.starttls_port()), bob(server_.starttls_port());
+  alice.login("alice", "alice-pass", "a");
+  bob.login("bob", "bob-pass", "b");
+  std::this_thread::sleep_for(700ms);  // quiet after login: the parser may go back to the pool
+  alice.send("<message to='bob@localhost/b' type='chat' id='q1'><body>hal");
+  std::this_thread::sleep_for(700ms);  // quiet in the middle of a stanza: it must be kept
+  alice.send("f</body></message>");
+  Element q1 = bob.next_named("message");
+  EXPECT_EQ(q1.attr_or("id"), "q1");
+  EXPECT_EQ(q1.child_text("body", ns::kClient), "half");
+  std::this_thread::sleep_for(700ms);
+  alice.send("<message to='bob@localhost/b' type='chat' id='q2'><body>after</body></message>");
+  Element q2 = bob.next_named("message");
+  EXPECT_EQ(q2.attr_or("from"), "alice@localhost/a");
+  EXPECT_EQ(q2.child_text("body", ns::kClient), "after");
 }
 
 TEST_F(C2S, SpoofedFromIsInvalidFrom) {

@@ -9,7 +9,7 @@ namespace xmppd::storage {
 
 namespace {
 // How long a connection waits for another process's lock before reporting it.
-constexpr int sqlite3_busy_timeout_ms = 5000;
+constexpr std::chrono::milliseconds kBusyTimeout{5000};
 }  // namespace
 
 // ---- Statement ----
@@ -103,7 +103,7 @@ Database::Database(const std::string& path) : path_(path) {
   try {
     sqlite3_extended_result_codes(db_, 1);
     // xmppctl and the server share the file: wait for the other's lock instead of failing.
-    sqlite3_busy_timeout(db_, sqlite3_busy_timeout_ms);
+    sqlite3_busy_timeout(db_, int(kBusyTimeout.count()));
     // WAL lets readers and one writer proceed together; FULL syncs every commit, so a write
     // the client was told succeeded survives a power cut.
     use_wal();
@@ -120,7 +120,7 @@ void Database::use_wal() {
   // Turning a new file to WAL takes an exclusive lock that SQLite does not wait for (no busy
   // handler): two processes opening the same new file at once (two xmppctl adduser, say)
   // would see "database is locked". Wait for it as for any other lock.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(sqlite3_busy_timeout_ms);
+  const auto give_up = std::chrono::steady_clock::now() + kBusyTimeout;
   for (;;) {
     int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK) return;
