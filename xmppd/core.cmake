@@ -1,6 +1,6 @@
 add_library(xmppd_core STATIC
   net/transport.cpp net/tls.cpp net/listener.cpp
-  router/router.cpp
+  router/router.cpp router/audience.cpp
   module/module_config.cpp module/registry.cpp module/host_context.cpp
   stream/c2s_session.cpp
   server.cpp)

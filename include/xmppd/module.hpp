@@ -25,7 +25,7 @@ namespace storage { class StorageThread; }
 namespace auth { struct ScramSecret; }
 
 // Bumped whenever this header changes incompatibly; out-of-tree modules must match.
-inline constexpr int kModuleApiVersion = 2;
+inline constexpr int kModuleApiVersion = 3;
 
 // Whether a hook handler consumed the event (later handlers do not see it) or let it pass.
 enum class HookResult { pass, handled };
@@ -52,6 +52,17 @@ struct StanzaEvent {
 };
 struct AccountEvent {
   const Jid& account;  // bare JID
+};
+
+// A fixed list of full JIDs that is sent to again and again (a room's occupants). The core
+// finds each recipient's session once, when the list is made, and looks again only for a
+// recipient whose session has since gone. Make a new one when the list changes. Not
+// thread-safe: use it from one strand.
+class Audience {
+ public:
+  virtual ~Audience() = default;
+  // Sends one stanza to everyone on the list, as ModuleContext::send_to_many() does.
+  virtual void send(const Element& stanza) = 0;
 };
 
 class ModuleContext {
@@ -85,6 +96,8 @@ class ModuleContext {
   // differs only in 'to'. Goes straight to the bound sessions, without the incoming hooks;
   // recipients that are not bound sessions here get it through the normal route.
   virtual void send_to_many(const Element& stanza, const std::vector<Jid>& recipients) = 0;
+  // The same recipients for many stanzas: see Audience.
+  virtual std::unique_ptr<Audience> audience(std::vector<Jid> recipients) = 0;
 
   // Components ------------------------------------------------------------------------
   // Serves a domain of its own (conference.<host>, upload.<host>, ...): every stanza sent to

@@ -214,6 +214,10 @@ class MucModule final : public xmppd::Module, private RoomEnvironment {
     ctx_->send_to_many(s, recipients);
   }
 
+  std::unique_ptr<xmppd::Audience> audience(std::vector<Jid> recipients) override {
+    return ctx_->audience(std::move(recipients));
+  }
+
   void persist(const Room& room, std::optional<Element> reply) override {
     const std::string& name = room.jid().node();
     std::optional<StoredRoom> snapshot;

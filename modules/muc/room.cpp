@@ -123,14 +123,14 @@ Role Room::default_role(Affiliation a) const {
   return Role::none;
 }
 
-const std::vector<Jid>& Room::everyone() {
-  if (everyone_stale_) {
-    everyone_.clear();
-    everyone_.reserve(occupants_.size());
-    for (const auto& [nick, o] : occupants_) everyone_.push_back(o.real);
-    everyone_stale_ = false;
+xmppd::Audience& Room::everyone() {
+  if (!everyone_) {
+    std::vector<Jid> list;
+    list.reserve(occupants_.size());
+    for (const auto& [nick, o] : occupants_) list.push_back(o.real);
+    everyone_ = env_.audience(std::move(list));
   }
-  return everyone_;
+  return *everyone_;
 }
 
 // Presence broadcast -------------------------------------------------------------------------
@@ -169,7 +169,7 @@ void Room::broadcast_presence(const Occupant& o, const Notice& notice) {
   env_.send(std::move(self));
 }
 
-void Room::broadcast_message(const Element& message) { env_.send_to_many(message, everyone()); }
+void Room::broadcast_message(const Element& message) { everyone().send(message); }
 
 Element Room::subject_message() const {
   Element m("message", kClient);
@@ -231,7 +231,7 @@ void Room::join(Element presence, const Jid& from, const Jid& to, bool just_crea
   o.role = default_role(affiliation);
   o.presence = plain_presence(presence);
   nick_of_[from] = nick;
-  everyone_stale_ = true;
+  everyone_.reset();
   // §7.2.3 (210): the nick was normalized on its way in.
   std::string_view raw_to = presence.attr_or("to");
   bool nick_changed = !raw_to.ends_with("/" + nick);
@@ -288,7 +288,7 @@ void Room::change_nick(Occupant& o, const Element& presence, const std::string& 
   moved.presence = plain_presence(presence);
   nick_of_[moved.real] = nick;
   Occupant& renamed = occupants_[nick] = std::move(moved);
-  everyone_stale_ = true;
+  everyone_.reset();
   broadcast_presence(renamed, {});
 }
 
@@ -310,7 +310,7 @@ void Room::remove(const std::string& nick, Notice notice) {
   Occupant o = std::move(it->second);
   occupants_.erase(it);
   nick_of_.erase(o.real);
-  everyone_stale_ = true;
+  everyone_.reset();
   notice.unavailable = true;
   broadcast_presence(o, notice);
 }

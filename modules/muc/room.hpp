@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 
 #include <xmppd/element.hpp>
 #include <xmppd/jid.hpp>
+#include <xmppd/module.hpp>
 
 #include "history.hpp"
 #include "muc_store.hpp"
@@ -47,6 +49,8 @@ class RoomEnvironment {
   virtual void send(xmppd::Element stanza) = 0;
   // One stanza to many occupants, serialized once.
   virtual void send_to_many(const xmppd::Element& stanza, const std::vector<xmppd::Jid>& recipients) = 0;
+  // The same recipients for many stanzas (ModuleContext::audience).
+  virtual std::unique_ptr<xmppd::Audience> audience(std::vector<xmppd::Jid> recipients) = 0;
   // The room's durable state changed (or it was destroyed, or became temporary): write it
   // (or delete it), then send `reply`, if any, once that is on disk.
   virtual void persist(const Room& room, std::optional<xmppd::Element> reply) = 0;
@@ -110,7 +114,7 @@ class Room {
   Occupant* find(const xmppd::Jid& real);
   bool sees_real_jids(const Occupant& viewer) const;
   Role default_role(Affiliation affiliation) const;
-  const std::vector<xmppd::Jid>& everyone();
+  xmppd::Audience& everyone();
 
   xmppd::Element presence_of(const Occupant& o, const Notice& notice, bool with_jid, bool self) const;
   // Tells every occupant (and `o`, present or just removed) about `o`; each variant is
@@ -154,8 +158,7 @@ class Room {
   std::map<std::string, Occupant, std::less<>> occupants_;                 // by nick
   std::unordered_map<xmppd::Jid, std::string> nick_of_;        // real full JID → nick
   std::map<std::string, Affiliation> affiliations_;            // bare JID → not none
-  std::vector<xmppd::Jid> everyone_;                           // fan-out list, rebuilt on change
-  bool everyone_stale_ = true;
+  std::unique_ptr<xmppd::Audience> everyone_;                  // fan-out list; reset on change
   std::string subject_;
   std::string subject_by_;  // nick, empty for the room
   History history_;

@@ -336,7 +336,7 @@ void Room::destroy(const Element* request, std::optional<Element> reply) {
   }
   occupants_.clear();
   nick_of_.clear();
-  everyone_stale_ = true;
+  everyone_.reset();
   destroyed_ = true;
   env_.persist(*this, std::move(reply));
 }

@@ -74,7 +74,7 @@ class WrongApiVersion(unittest.TestCase):
         output = result.stdout + result.stderr
         self.assertNotEqual(result.returncode, 0, output)
         self.assertIn(path, output)
-        self.assertRegex(output, r"module API version 999\b.*\bversion 2\b")
+        self.assertRegex(output, r"module API version 999\b.*\bversion 3\b")
         self.assertNotIn("xmppd ready", output)
 
 

@@ -10,6 +10,7 @@
 
 #include "auth/scram.hpp"
 #include "common/log.hpp"
+#include "router/audience.hpp"
 #include "router/router.hpp"
 
 namespace xmppd::module {
@@ -29,6 +30,10 @@ bool HostContext::replace_settings(std::shared_ptr<const toml::table> settings) 
 
 void HostContext::send_to_many(const Element& stanza, const std::vector<Jid>& recipients) {
   router_.route_to_many(stanza, recipients);
+}
+
+std::unique_ptr<Audience> HostContext::audience(std::vector<Jid> recipients) {
+  return std::make_unique<router::SessionAudience>(router_, std::move(recipients));
 }
 
 boost::asio::any_io_executor HostContext::add_component(std::string domain, ComponentHandler handler) {

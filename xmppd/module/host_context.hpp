@@ -31,6 +31,7 @@ class HostContext final : public ModuleContext {
 
   void send(Element stanza) override;
   void send_to_many(const Element& stanza, const std::vector<Jid>& recipients) override;
+  std::unique_ptr<Audience> audience(std::vector<Jid> recipients) override;
   boost::asio::any_io_executor add_component(std::string domain, ComponentHandler handler) override;
   std::vector<std::string> components() const override { return host_.components; }
   void on_iq(IqTarget target, std::string type, std::string ns, IqHandler handler) override;

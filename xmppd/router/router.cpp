@@ -53,10 +53,12 @@ void Router::bind(const std::shared_ptr<Session>& session) {
                            [&](const Entry& e) { return e.resource == jid.resource(); });
     if (it != entries.end()) {
       old = std::move(it->session);
+      old->routed_.store(false, std::memory_order_release);
       *it = Entry{jid.resource(), session};
     } else {
       entries.push_back(Entry{jid.resource(), session});
     }
+    session->routed_.store(true, std::memory_order_release);
   }
   if (old) asio::dispatch(old->executor(), [old] { old->replaced(); });
 }
@@ -67,7 +69,8 @@ void Router::unbind(const Session& session) {
   std::lock_guard lock(shard.mutex);
   auto it = shard.users.find(bare);
   if (it == shard.users.end()) return;
-  std::erase_if(it->second, [&](const Entry& e) { return e.session.get() == &session; });
+  auto removed = std::erase_if(it->second, [&](const Entry& e) { return e.session.get() == &session; });
+  if (removed) session.routed_.store(false, std::memory_order_release);
   if (it->second.empty()) shard.users.erase(it);
 }
 
@@ -275,12 +278,41 @@ void Router::bounce(const Element& stanza, std::string_view condition) {
   route(std::move(reply));
 }
 
-void Router::route_to_many(const Element& stanza, const std::vector<Jid>& recipients) {
-  // Serialized once without 'to'; each copy gets its own '<name to="..."' in front.
+std::shared_ptr<const std::string> Router::shared_tail(const Element& stanza) {
   Element shared = stanza;
   shared.remove_attr("to");
   std::string bytes = shared.str(ns::kClient);
-  auto tail = std::make_shared<const std::string>(bytes.substr(1 + shared.name().size()));
+  bytes.erase(0, 1 + shared.name().size());
+  return std::make_shared<const std::string>(std::move(bytes));
+}
+
+void Router::append_to_attr(std::string& out, const Jid& to) {
+  out.append(" to='");
+  if (!to.node().empty()) {  // the JID written part by part: no string for it
+    xml::escape_attr(to.node(), out);
+    out += '@';
+  }
+  xml::escape_attr(to.domain(), out);
+  if (!to.resource().empty()) {
+    out += '/';
+    xml::escape_attr(to.resource(), out);
+  }
+  out += '\'';
+}
+
+void Router::deliver_copy(const std::shared_ptr<Session>& session, std::string_view head,
+                          const std::shared_ptr<const std::string>& tail) {
+  auto executor = session->executor();
+  auto* local = executor.target<asio::io_context::executor_type>();
+  if (local && local->running_in_this_thread()) {
+    session->deliver(head, *tail);
+    return;
+  }
+  asio::post(executor, [session, head = std::string(head), tail] { session->deliver(head, *tail); });
+}
+
+void Router::route_to_many(const Element& stanza, const std::vector<Jid>& recipients) {
+  auto tail = shared_tail(stanza);
   std::string head;
   for (const Jid& to : recipients) {
     auto session = to.is_bare() ? nullptr : find(to);
@@ -290,20 +322,9 @@ void Router::route_to_many(const Element& stanza, const std::vector<Jid>& recipi
       route(std::move(copy));
       continue;
     }
-    head.assign("<").append(shared.name()).append(" to=\"");
-    if (!to.node().empty()) {  // the JID written part by part: no string for it
-      xml::escape_attr(to.node(), head);
-      head += '@';
-    }
-    xml::escape_attr(to.domain(), head);
-    head += '/';
-    xml::escape_attr(to.resource(), head);
-    head += '"';
-    // A session on this thread takes its copy now; one elsewhere gets its own closure.
-    auto executor = session->executor();
-    auto* local = executor.target<asio::io_context::executor_type>();
-    if (local && local->running_in_this_thread()) session->deliver(head, *tail);
-    else asio::post(executor, [session = std::move(session), head, tail] { session->deliver(head, *tail); });
+    head.assign("<").append(stanza.name());
+    append_to_attr(head, to);
+    deliver_copy(session, head, tail);
   }
 }
 

@@ -61,6 +61,15 @@ class Router {
   // Delivers one stanza to many full JIDs, serialized once ('to' is the only difference).
   void route_to_many(const Element& stanza, const std::vector<Jid>& recipients);
 
+  // Fan-out pieces (route_to_many, Audience). The stanza serialized once without 'to' and
+  // without its first '<name': what every copy shares.
+  static std::shared_ptr<const std::string> shared_tail(const Element& stanza);
+  // " to='<jid>'", escaped, appended to `out`.
+  static void append_to_attr(std::string& out, const Jid& to);
+  // One copy, `head` + `tail`, to a session: now if it lives on this thread, else posted.
+  static void deliver_copy(const std::shared_ptr<Session>& session, std::string_view head,
+                           const std::shared_ptr<const std::string>& tail);
+
  private:
   struct Entry {
     std::string resource;

@@ -3,6 +3,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,14 @@ class Session : public std::enable_shared_from_this<Session> {
   virtual void replaced() = 0;
   // Ends the stream with a stream error (account removed, shutdown, ...).
   virtual void end(std::string_view condition, std::string_view text) = 0;
+
+  // Whether the router's table maps the JID to this session: set by the router, read from
+  // any thread by whoever keeps the session to deliver to it later (an Audience).
+  bool routed() const { return routed_.load(std::memory_order_acquire); }
+
+ private:
+  friend class Router;
+  mutable std::atomic<bool> routed_{false};
 };
 
 }  // namespace xmppd::router

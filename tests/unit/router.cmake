@@ -1,0 +1,2 @@
+xmppd_unit_test(router_test router_test.cpp)
+target_link_libraries(router_test PRIVATE xmppd_core)
