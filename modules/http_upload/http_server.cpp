@@ -1,6 +1,7 @@
 #include "http_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "erased_stream.hpp"
 #include "upload_url.hpp"
 
 namespace asio = boost::asio;
@@ -116,7 +118,19 @@ void common_headers(Message& m) {
 // client's close, or an answer after which the connection cannot be reused.
 class HttpServer::Connection {
  public:
-  Connection(HttpServer& server, tcp::socket socket) : server_(server), stream_(std::move(socket), server.tls_()) {
+  Connection(HttpServer& server, tcp::socket socket)
+      : server_(server),
+        stream_(std::move(socket), server.tls_()),
+        http_(
+            stream_.get_executor(),
+            // Bound to the connection's executor: Boost 1.81's any_completion_executor cannot be
+            // posted to, which the TLS stream does.
+            [this](asio::mutable_buffer b, ErasedStream::Handler h) {
+              stream_.async_read_some(b, asio::bind_executor(stream_.get_executor(), std::move(h)));
+            },
+            [this](asio::const_buffer b, ErasedStream::Handler h) {
+              stream_.async_write_some(b, asio::bind_executor(stream_.get_executor(), std::move(h)));
+            }) {
     ++server_.open_;
   }
   ~Connection() { --server_.open_; }
@@ -132,7 +146,7 @@ class HttpServer::Connection {
         // that Beast would check against Content-Length while reading the header.
         parser.body_limit(boost::none);
         beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-        auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, kAsTuple);
+        auto [ec, n] = co_await http::async_read_header(http_, buffer_, parser, kAsTuple);
         if (ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated) co_return;
         if (ec) throw beast::system_error(ec);
         keep_alive = co_await handle(parser);
@@ -181,7 +195,7 @@ class HttpServer::Connection {
     res.keep_alive(reusable);
     res.prepare_payload();
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-    co_await http::async_write(stream_, res, asio::use_awaitable);
+    co_await http::async_write(http_, res, asio::use_awaitable);
     co_return reusable;
   }
 
@@ -198,7 +212,7 @@ class HttpServer::Connection {
       req.body().data = scratch.data();
       req.body().size = scratch.size();
       beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-      auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, kAsTuple);
+      auto [ec, n] = co_await http::async_read(http_, buffer_, parser, kAsTuple);
       if (ec && ec != http::error::need_buffer) co_return false;
     }
     co_return true;
@@ -214,7 +228,7 @@ class HttpServer::Connection {
     res.set(http::field::access_control_max_age, "86400");
     res.keep_alive(reusable);
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-    co_await http::async_write(stream_, res, asio::use_awaitable);
+    co_await http::async_write(http_, res, asio::use_awaitable);
     co_return reusable;
   }
 
@@ -263,7 +277,7 @@ class HttpServer::Connection {
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       http::response<http::empty_body> go_on{http::status::continue_, req.version()};
       beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-      co_await http::async_write(stream_, go_on, asio::use_awaitable);
+      co_await http::async_write(http_, go_on, asio::use_awaitable);
     }
     // Body to disk piece by piece. Leaving this function any other way than through
     // commit() (a read error, a disconnect, shutdown) destroys the upload and its .part file.
@@ -273,7 +287,7 @@ class HttpServer::Connection {
       req.body().data = chunk.data();
       req.body().size = chunk.size();
       beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-      auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, kAsTuple);
+      auto [ec, n] = co_await http::async_read(http_, buffer_, parser, kAsTuple);
       if (ec && ec != http::error::need_buffer) {
         begun.upload.reset();  // gone from disk and quota before anyone reads the log line
         xmppd::log::info("http_upload: upload of ", grant.id, " by ", grant.owner, " interrupted: ", ec.message());
@@ -316,7 +330,7 @@ class HttpServer::Connection {
       describe(res);
       res.keep_alive(req.keep_alive());
       beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-      co_await http::async_write(stream_, res, asio::use_awaitable);
+      co_await http::async_write(http_, res, asio::use_awaitable);
       co_return req.keep_alive();
     }
 
@@ -350,7 +364,7 @@ class HttpServer::Connection {
     res.body().more = !head;
     http::response_serializer<http::buffer_body> serializer{res};
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-    co_await http::async_write_header(stream_, serializer, asio::use_awaitable);
+    co_await http::async_write_header(http_, serializer, asio::use_awaitable);
     if (head) co_return req.keep_alive();
 
     std::vector<char> chunk(kChunk);
@@ -367,7 +381,7 @@ class HttpServer::Connection {
       res.body().size = static_cast<std::size_t>(n);
       res.body().more = remaining > 0;
       beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-      auto [ec, written] = co_await http::async_write(stream_, serializer, kAsTuple);
+      auto [ec, written] = co_await http::async_write(http_, serializer, kAsTuple);
       if (ec && ec != http::error::need_buffer) co_return false;
       if (remaining == 0) break;
     }
@@ -376,6 +390,7 @@ class HttpServer::Connection {
 
   HttpServer& server_;
   Stream stream_;
+  ErasedStream http_;  // what the HTTP reads and writes go through
   beast::flat_buffer buffer_;
 };
 
