@@ -223,7 +223,9 @@ TEST(StreamParser, ResumingBetweenStanzasKeepsTheRootsPrefixesAndNamespaces) {
   std::vector<Event> events;
   for (const auto& piece : pieces) {
     ASSERT_TRUE(p.feed(piece, events)) << p.error_text();
-    if (&piece != &pieces.back()) EXPECT_TRUE(p.release_if_idle());  // the stream is still open
+    if (&piece != &pieces.back()) {
+      EXPECT_TRUE(p.release_if_idle());  // the stream is still open
+    }
   }
   std::string whole;
   for (const auto& piece : pieces) whole += piece;
