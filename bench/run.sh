@@ -8,7 +8,8 @@
 #   ACCOUNTS [1000]  LOGIN_N [2000]  IDLE_N [5000]  IDLE_TLS_N [2000]
 #   TP_CONFIGS ["200x16 20x64"] (throughput runs, PAIRSxWINDOW)  TP_SECS [10]
 #   LAT_PAIRS [100]  LAT_RATES ["1000 10000"]  LAT_SECS [10]
-#   STORM_N [2000] (login storm: all logins at once)  MUC_N [1000] (occupants; 1 sender, window 16)
+#   STORM_N [2000] (login storm: all logins at once)  MUC_N [1000] (occupants)
+#   MUC_SENDERS ["1 10"] (one run each, every sender with window 16; a room of its own per run)
 #   MUC_SECS [10]  OFFLINE ["100x100"] (receivers x messages, 10 senders)
 #   PRES_USERS [202]  PRES_CONTACTS [100] (presence broadcast to rosters; seeded in-band the first time)
 #   SCENARIOS ["idle idle-tls login storm throughput latency muc offline presence calibrate"]
@@ -52,7 +53,8 @@ fi
 ACCOUNTS=${ACCOUNTS:-1000} LOGIN_N=${LOGIN_N:-2000} IDLE_N=${IDLE_N:-5000} IDLE_TLS_N=${IDLE_TLS_N:-2000}
 TP_CONFIGS=${TP_CONFIGS:-"200x16 20x64"} TP_SECS=${TP_SECS:-10}
 LAT_PAIRS=${LAT_PAIRS:-100} LAT_RATES=${LAT_RATES:-"1000 10000"} LAT_SECS=${LAT_SECS:-10}
-STORM_N=${STORM_N:-2000} MUC_N=${MUC_N:-1000} MUC_SECS=${MUC_SECS:-10} OFFLINE=${OFFLINE:-100x100}
+STORM_N=${STORM_N:-2000} MUC_N=${MUC_N:-1000} MUC_SENDERS=${MUC_SENDERS:-"1 10"} MUC_SECS=${MUC_SECS:-10}
+OFFLINE=${OFFLINE:-100x100}
 PRES_USERS=${PRES_USERS:-202} PRES_CONTACTS=${PRES_CONTACTS:-100}
 SCENARIOS=${SCENARIOS:-"idle idle-tls login storm throughput latency muc offline presence calibrate"}
 SERVER_CPU=${SERVER_CPU:-0} GEN_CPU=${GEN_CPU:-1}
@@ -183,7 +185,10 @@ for s in $SCENARIOS; do
     idle-tls) run "idle-tls-$IDLE_TLS_N" --scenario idle --clients "$IDLE_TLS_N" --tls ;;
     login) run "login-$LOGIN_N" --scenario login --clients "$LOGIN_N" ;;
     storm) run "storm-$STORM_N" --scenario login --clients "$STORM_N" --concurrency "$STORM_N" ;;
-    muc) run "muc-$MUC_N" --scenario muc --clients "$MUC_N" --senders 1 --window 16 --duration "$MUC_SECS" ;;
+    muc) for n in $MUC_SENDERS; do
+           run "muc-$MUC_N-s$n" --scenario muc --clients "$MUC_N" --senders "$n" --window 16 \
+             --duration "$MUC_SECS" --room "bench-s$n@conference.localhost"
+         done ;;
     offline) run "offline-$OFFLINE" --scenario offline --clients "${OFFLINE%x*}" --messages "${OFFLINE#*x}" --senders 10 ;;
     presence) run "presence-$PRES_USERS" --scenario presence --clients "$PRES_USERS" --contacts "$PRES_CONTACTS" ;;
     throughput) for t in $TP_CONFIGS; do
@@ -227,7 +232,7 @@ for line in "${results[@]}"; do
     throughput) fig="$(get delivered_per_s) msg/s ($(get per_server_cpu_s))"
                 det="$(get pairs) pairs, window $(get window), lost $(get lost), $(get msgs_per_write) msg/write" ;;
     muc) fig="$(get deliveries_per_s) deliveries/s ($(get per_server_cpu_s))"
-         det="$(get occupants) occupants, join $(get join_s) s, p99 $(get p99_ms) ms, lost $(get lost)" ;;
+         det="$(get occupants) occupants, $(get senders) senders, join $(get join_s) s, p99 $(get p99_ms) ms" ;;
     offline) fig="$(get flushed_per_s) flushed/s"
              det="$(get stored) stored (accepted $(get accepted_per_s)/s), lost $(get lost)" ;;
     presence) fig="$(get deliveries_per_s) presences/s ($(get per_server_cpu_s))"
