@@ -77,16 +77,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // would otherwise exhaust one address's ephemeral ports (TIME_WAIT).
   static std::uint32_t runs = 0;
   tcp::socket client(io, tcp::endpoint(asio::ip::address_v4(0x7F000002u + (runs++ % 0xFFFF00u)), 0));
-  client.connect(core->acceptor.local_endpoint());
-  std::make_shared<stream::C2SSession>(core->context, core->acceptor.accept(), false)->start();
-
+  // Connected and accepted asynchronously: libFuzzer's timer signal interrupts blocking
+  // calls (a blocking connect once failed with EINTR), and asio's reactor retries them.
+  core->acceptor.async_accept([&](boost::system::error_code ec, tcp::socket accepted) {
+    if (!ec) std::make_shared<stream::C2SSession>(core->context, std::move(accepted), false)->start();
+  });
   // The client sends everything, says it is done, and reads until the server closes.
   std::string input(reinterpret_cast<const char*>(data), size);
-  asio::async_write(client, asio::buffer(input), [&](boost::system::error_code ec, std::size_t) {
-    if (!ec) client.shutdown(tcp::socket::shutdown_send, ec);
-  });
   std::string output;
-  asio::async_read(client, asio::dynamic_buffer(output), [](boost::system::error_code, std::size_t) {});
+  client.async_connect(core->acceptor.local_endpoint(), [&](boost::system::error_code ec) {
+    if (ec) {
+      core->acceptor.cancel();
+      return;
+    }
+    asio::async_write(client, asio::buffer(input), [&](boost::system::error_code ec, std::size_t) {
+      if (!ec) client.shutdown(tcp::socket::shutdown_send, ec);
+    });
+    asio::async_read(client, asio::dynamic_buffer(output), [](boost::system::error_code, std::size_t) {});
+  });
 
   io.restart();
   io.run_for(std::chrono::seconds(10));
