@@ -11,39 +11,43 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <algorithm>
 #include <cstddef>
-#include <functional>
 #include <vector>
 
 namespace http_upload {
 
+// Over `Next`, a stream whose own operations complete through a handler bound to its executor
+// (Boost 1.81's any_completion_executor cannot be posted to, which the TLS stream does).
+template <class Next>
 class ErasedStream {
  public:
-  using executor_type = boost::asio::any_io_executor;
+  using executor_type = typename Next::executor_type;
   using Handler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
-  using ReadSome = std::function<void(boost::asio::mutable_buffer, Handler)>;
-  using WriteSome = std::function<void(boost::asio::const_buffer, Handler)>;
 
-  ErasedStream(executor_type executor, ReadSome read_some, WriteSome write_some)
-      : executor_(std::move(executor)), read_some_(std::move(read_some)), write_some_(std::move(write_some)) {}
+  explicit ErasedStream(Next& next) : next_(next) {}
 
-  executor_type get_executor() const { return executor_; }
+  executor_type get_executor() { return next_.get_executor(); }
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](Handler handler, boost::asio::mutable_buffer first) { read_some_(first, std::move(handler)); },
+        [this](Handler handler, boost::asio::mutable_buffer first) {
+          next_.async_read_some(first, boost::asio::bind_executor(next_.get_executor(), std::move(handler)));
+        },
         token, first_of<boost::asio::mutable_buffer>(buffers));
   }
 
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](Handler handler, boost::asio::const_buffer data) { write_some_(data, std::move(handler)); },
+        [this](Handler handler, boost::asio::const_buffer data) {
+          next_.async_write_some(data, boost::asio::bind_executor(next_.get_executor(), std::move(handler)));
+        },
         token, coalesce(buffers));
   }
 
@@ -80,9 +84,7 @@ class ErasedStream {
     return Buffer();
   }
 
-  executor_type executor_;
-  ReadSome read_some_;
-  WriteSome write_some_;
+  Next& next_;
   std::vector<char> coalesced_;
 };
 

@@ -1,7 +1,6 @@
 #include "http_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -119,18 +118,7 @@ void common_headers(Message& m) {
 class HttpServer::Connection {
  public:
   Connection(HttpServer& server, tcp::socket socket)
-      : server_(server),
-        stream_(std::move(socket), server.tls_()),
-        http_(
-            stream_.get_executor(),
-            // Bound to the connection's executor: Boost 1.81's any_completion_executor cannot be
-            // posted to, which the TLS stream does.
-            [this](asio::mutable_buffer b, ErasedStream::Handler h) {
-              stream_.async_read_some(b, asio::bind_executor(stream_.get_executor(), std::move(h)));
-            },
-            [this](asio::const_buffer b, ErasedStream::Handler h) {
-              stream_.async_write_some(b, asio::bind_executor(stream_.get_executor(), std::move(h)));
-            }) {
+      : server_(server), stream_(std::move(socket), server.tls_()), http_(stream_) {
     ++server_.open_;
   }
   ~Connection() { --server_.open_; }
@@ -390,7 +378,7 @@ class HttpServer::Connection {
 
   HttpServer& server_;
   Stream stream_;
-  ErasedStream http_;  // what the HTTP reads and writes go through
+  ErasedStream<Stream> http_;  // what the HTTP reads and writes go through
   beast::flat_buffer buffer_;
 };
 

@@ -26,10 +26,8 @@ void SessionAudience::send(const Element& stanza) {
   auto tail = Router::shared_tail(stanza);
   std::string head;
   for (Member& member : members_) {
-    if (!reachable(member)) {  // not bound here: the normal route (offline, bounce, ...)
-      Element copy = stanza;
-      copy.set_attr("to", member.jid.str());
-      router_.route(std::move(copy));
+    if (!reachable(member)) {
+      router_.route_copy(stanza, member.jid);
       continue;
     }
     head.assign("<").append(stanza.name()).append(member.to_attr);

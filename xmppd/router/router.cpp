@@ -311,15 +311,19 @@ void Router::deliver_copy(const std::shared_ptr<Session>& session, std::string_v
   asio::post(executor, [session, head = std::string(head), tail] { session->deliver(head, *tail); });
 }
 
+void Router::route_copy(const Element& stanza, const Jid& to) {
+  Element copy = stanza;
+  copy.set_attr("to", to.str());
+  route(std::move(copy));
+}
+
 void Router::route_to_many(const Element& stanza, const std::vector<Jid>& recipients) {
   auto tail = shared_tail(stanza);
   std::string head;
   for (const Jid& to : recipients) {
     auto session = to.is_bare() ? nullptr : find(to);
     if (!session) {
-      Element copy = stanza;
-      copy.set_attr("to", to.str());
-      route(std::move(copy));
+      route_copy(stanza, to);
       continue;
     }
     head.assign("<").append(stanza.name());

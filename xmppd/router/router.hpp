@@ -69,6 +69,9 @@ class Router {
   // One copy, `head` + `tail`, to a session: now if it lives on this thread, else posted.
   static void deliver_copy(const std::shared_ptr<Session>& session, std::string_view head,
                            const std::shared_ptr<const std::string>& tail);
+  // A recipient with no session here: a copy addressed to it takes the normal route
+  // (offline storage, errors).
+  void route_copy(const Element& stanza, const Jid& to);
 
  private:
   struct Entry {
