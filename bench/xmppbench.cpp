@@ -1189,9 +1189,12 @@ class Bench {
       b = cpu_mark(opt_.server_pid);
       recv_b = received_, writes_b = writes_, reads_b = reads_;
     } else {
-      // Open loop: every millisecond, send what the schedule says is due, round robin.
+      // Open loop: send what the schedule says is due, round robin, at every tick of 1/R (one
+      // message a tick, evenly spaced) but no shorter than 100 µs nor longer than 1 ms.
       asio::steady_timer tick(io_);
       const double per_ns = opt_.rate / 1e9;
+      const auto interval = std::clamp<Clock::duration>(
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / opt_.rate)), 100us, 1ms);
       size_t rr = 0;
       bool marked = false;
       for (auto t = start; t < measure_to && !aborting_;) {
@@ -1205,7 +1208,7 @@ class Bench {
         const std::int64_t ts = now_ns();
         for (; sent_ < due; rr = (rr + 1) % pairs) queue_message(rr, ts);
         flush_dirty();
-        t += 1ms;
+        t += interval;
         tick.expires_at(t);
         co_await tick.async_wait(asio::as_tuple(use_awaitable));
       }
