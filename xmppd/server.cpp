@@ -41,8 +41,8 @@ Server::Server(config::Config config)
   for (auto& w : workers_) worker_ptrs.push_back(w.get());
   for (const auto& where : config_.listeners) {
     listeners_.push_back(std::make_unique<net::Listener>(
-        *workers_.front(), where, worker_ptrs, [this](asio::ip::tcp::socket socket, bool direct_tls) {
-          std::make_shared<stream::C2SSession>(*c2s_, std::move(socket), direct_tls)->start();
+        *workers_.front(), where, worker_ptrs, [this](asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer, bool direct_tls) {
+          std::make_shared<stream::C2SSession>(*c2s_, std::move(socket), peer, direct_tls)->start();
         }));
   }
 

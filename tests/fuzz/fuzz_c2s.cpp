@@ -80,7 +80,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Connected and accepted asynchronously: libFuzzer's timer signal interrupts blocking
   // calls (a blocking connect once failed with EINTR), and asio's reactor retries them.
   core->acceptor.async_accept([&](boost::system::error_code ec, tcp::socket accepted) {
-    if (!ec) std::make_shared<stream::C2SSession>(core->context, std::move(accepted), false)->start();
+    if (!ec) {
+      const tcp::endpoint peer = accepted.remote_endpoint(ec);
+      std::make_shared<stream::C2SSession>(core->context, std::move(accepted), peer, false)->start();
+    }
   });
   // The client sends everything, says it is done, and reads until the server closes.
   std::string input(reinterpret_cast<const char*>(data), size);

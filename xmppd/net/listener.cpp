@@ -27,6 +27,7 @@ Listener::Listener(asio::io_context& io, const config::Listener& where,
   tcp::endpoint endpoint(address, where.port);
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.set_option(tcp::no_delay(true));  // accepted sockets inherit it: no call per connection
   if (address.is_v6()) acceptor_.set_option(asio::ip::v6_only(true));
   acceptor_.bind(endpoint, ec);
   if (ec)
@@ -51,7 +52,9 @@ asio::awaitable<void> Listener::accept_loop() {
   while (acceptor_.is_open()) {
     asio::io_context& worker = *workers_[next_worker_++ % workers_.size()];
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(worker, asio::redirect_error(asio::use_awaitable, ec));
+    tcp::endpoint peer;  // from accept itself: no getpeername per connection
+    tcp::socket socket =
+        co_await acceptor_.async_accept(worker, peer, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted) break;
     if (ec) {
       // Out of file descriptors and the like: say so, pause, keep serving the others.
@@ -60,7 +63,7 @@ asio::awaitable<void> Listener::accept_loop() {
       co_await pause.async_wait(asio::use_awaitable);
       continue;
     }
-    asio::post(worker, [this, s = std::move(socket)]() mutable { on_accept_(std::move(s), direct_tls_); });
+    asio::post(worker, [this, s = std::move(socket), peer]() mutable { on_accept_(std::move(s), peer, direct_tls_); });
   }
 }
 

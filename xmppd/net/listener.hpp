@@ -14,8 +14,9 @@ namespace xmppd::net {
 
 class Listener {
  public:
-  // Called on the chosen worker's thread with the accepted socket.
-  using OnAccept = std::function<void(boost::asio::ip::tcp::socket, bool direct_tls)>;
+  // Called on the chosen worker's thread with the accepted socket and its peer's address.
+  using OnAccept =
+      std::function<void(boost::asio::ip::tcp::socket, const boost::asio::ip::tcp::endpoint& peer, bool direct_tls)>;
 
   // Binds now (so a taken port fails at start, not later). Throws std::runtime_error.
   Listener(boost::asio::io_context& io, const config::Listener& where,

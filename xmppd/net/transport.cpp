@@ -39,11 +39,9 @@ boost::system::system_error tls_error(const char* what) {
 
 }  // namespace
 
-Transport::Transport(tcp::socket socket) : socket_(std::move(socket)) {
+Transport::Transport(tcp::socket socket, const tcp::endpoint& peer)
+    : socket_(std::move(socket)), remote_address_(peer.address().to_string()) {
   boost::system::error_code ec;
-  auto endpoint = socket_.remote_endpoint(ec);
-  remote_address_ = ec ? "?" : endpoint.address().to_string();
-  socket_.set_option(tcp::no_delay(true), ec);
   socket_.non_blocking(true, ec);  // reads and TLS happen only once the socket is ready
 }
 

@@ -30,7 +30,8 @@ class Transport {
   using tcp = boost::asio::ip::tcp;
   using WriteHandler = std::function<void(boost::system::error_code, std::size_t)>;
 
-  explicit Transport(tcp::socket socket);
+  // `peer`: the address accept returned. TCP_NODELAY comes from the listening socket.
+  Transport(tcp::socket socket, const tcp::endpoint& peer);
 
   // Becomes the TLS server side of the connection and completes the handshake.
   boost::asio::awaitable<void> start_tls(boost::asio::ssl::context& ctx);

@@ -66,9 +66,10 @@ Element sasl_element(const char* name, std::string_view data) {
 
 }  // namespace
 
-C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, bool direct_tls)
+C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer,
+                       bool direct_tls)
     : ctx_(ctx),
-      transport_(std::move(socket)),
+      transport_(std::move(socket), peer),
       direct_tls_(direct_tls),
       parser_(ctx.config.limits),
       read_rate_(ctx.config.max_bytes_per_second,

@@ -44,7 +44,8 @@ struct C2SContext {
 
 class C2SSession final : public router::Session {
  public:
-  C2SSession(C2SContext& ctx, boost::asio::ip::tcp::socket socket, bool direct_tls);
+  C2SSession(C2SContext& ctx, boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
+             bool direct_tls);
   ~C2SSession() override;
 
   // Runs the connection on its socket's executor until it closes.
