@@ -249,6 +249,7 @@ struct StreamParser::Impl {
     if (p.depth == 1) {
       p.stanza = Element(std::string(n.local), std::string(n.uri));
       e = &p.stanza;
+      e->reserve_attrs(count + 1);  // the server stamps 'from' on every stanza
     } else {
       p.flush_text();
       // Only open.back()'s children grow, so pointers to its ancestors stay valid.

@@ -36,6 +36,8 @@ class Element {
   Element& set_attr(std::string name, std::string value);
   bool remove_attr(std::string_view name);
   const std::vector<Attribute>& attrs() const { return attrs_; }
+  // Room for n attributes in one allocation (for a builder that knows how many come).
+  void reserve_attrs(std::size_t n) { attrs_.reserve(n); }
 
   // Children: elements and text nodes in document order.
   const std::vector<Element>& nodes() const { return nodes_; }

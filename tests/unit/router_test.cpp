@@ -32,10 +32,15 @@ class RecordingSession final : public Session {
   void deliver(std::string_view head, const std::string& bytes) override {
     received.push_back(std::string(head) + bytes);
   }
+  void deliver(const Element& stanza) override {
+    received.push_back(stanza.str("jabber:client"));
+    ++unshared;
+  }
   void replaced() override {}
   void end(std::string_view, std::string_view) override {}
 
   std::vector<std::string> received;
+  int unshared = 0;  // stanzas handed over as an Element, not as shared bytes
 
  private:
   asio::io_context& io_;
@@ -80,6 +85,25 @@ class RouterFanOut : public ::testing::Test {
 };
 
 const std::string kTail = " from='room@conference.localhost/nick' type='groupchat'><body>";
+
+TEST_F(RouterFanOut, OneRecipientOnThisThreadGetsTheStanzaItselfOthersAPostedCopy) {
+  auto a = bind("a@localhost/r1");
+  auto chat = [] {
+    Element m("message", "jabber:client");
+    m.set_attr("from", "s@localhost/r");
+    m.set_attr("to", "a@localhost/r1");
+    m.add_child("body", "jabber:client").add_text("hi");
+    return m;
+  };
+  const std::string expected = "<message from='s@localhost/r' to='a@localhost/r1'><body>hi</body></message>";
+  on_network_thread([&] { router_.route(chat()); });
+  EXPECT_EQ(a->received, std::vector<std::string>{expected});
+  EXPECT_EQ(a->unshared, 1);
+  router_.route(chat());  // from another thread: serialized, then posted to the session's
+  on_network_thread([] {});
+  EXPECT_EQ(a->received, (std::vector<std::string>{expected, expected}));
+  EXPECT_EQ(a->unshared, 1);
+}
 
 TEST_F(RouterFanOut, RouteToManyGivesEachSessionItsOwnAddress) {
   auto a = bind("a@localhost/r1");

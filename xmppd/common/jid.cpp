@@ -4,7 +4,6 @@
 #include <stringprep.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 
 namespace xmppd {
@@ -19,6 +18,9 @@ bool is_ascii(std::string_view s) {
 bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+
+// ASCII only, unlike std::isalnum: no locale lookup per character.
+bool is_alnum(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 // libidn's full stringprep; slow, so only for non-ASCII input.
 std::optional<std::string> run_profile(std::string_view in, const char* profile) {
@@ -56,7 +58,7 @@ bool valid_domain(std::string_view d) {
       ++label;
       continue;
     }
-    bool ok = std::isalnum(c) || (c == '-' && label > 0) || c == '_';
+    bool ok = is_alnum(c) || (c == '-' && label > 0) || c == '_';
     if (!ok || ++label > 63) return false;
   }
   return label > 0 && d.back() != '-';
@@ -71,15 +73,14 @@ std::optional<std::string> Jid::nodeprep(std::string_view node) {
     if (!r || r->empty() || r->size() > kMaxPart) return std::nullopt;
     return r;
   }
-  std::string out;
-  out.reserve(node.size());
-  for (char c : node) {
+  std::string out(node);  // copied once, then checked and lowered in place
+  for (char& c : out) {
     if (is_control(c) || c == ' ') return std::nullopt;
     switch (c) {
       case '"': case '&': case '\'': case '/': case ':': case '<': case '>': case '@':
         return std::nullopt;
       default:
-        out.push_back(lower(c));
+        c = lower(c);
     }
   }
   return out;
@@ -90,8 +91,8 @@ std::optional<std::string> Jid::nameprep(std::string_view domain) {
   if (domain.empty() || domain.size() > kMaxPart) return std::nullopt;
   std::string out;
   if (is_ascii(domain)) {
-    out.reserve(domain.size());
-    for (char c : domain) out.push_back(lower(c));
+    out.assign(domain);
+    for (char& c : out) c = lower(c);
   } else {
     auto r = run_profile(domain, "Nameprep");
     if (!r) return std::nullopt;
@@ -169,8 +170,11 @@ std::string Jid::bare_str() const {
 }
 
 std::string Jid::str() const {
-  std::string s = bare_str();
-  if (!resource_.empty()) s.append(1, '/').append(resource_);
+  if (resource_.empty()) return bare_str();
+  std::string s;
+  s.reserve(node_.size() + 1 + domain_.size() + 1 + resource_.size());  // one allocation
+  if (!node_.empty()) s.append(node_).append(1, '@');
+  s.append(domain_).append(1, '/').append(resource_);
   return s;
 }
 

@@ -25,6 +25,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Writes a stanza already serialized in the jabber:client namespace: `head` (this
   // recipient's own start, may be empty) followed by `bytes` (shared by every recipient).
   virtual void deliver(std::string_view head, const std::string& bytes) = 0;
+  // Writes a stanza for this session alone, serialized straight into its output.
+  virtual void deliver(const Element& stanza) = 0;
   // A newer session bound the same full JID: end this one with <conflict/>.
   virtual void replaced() = 0;
   // Ends the stream with a stream error (account removed, shutdown, ...).

@@ -474,6 +474,12 @@ void C2SSession::deliver(std::string_view head, const std::string& bytes) {
   send_raw(bytes);
 }
 
+void C2SSession::deliver(const Element& stanza) {
+  if (!bound_ || closing_) return;
+  xml::serialize(stanza, out_, ns::kClient);
+  queued();
+}
+
 void C2SSession::replaced() {
   bound_ = false;  // the router already maps this JID to the newer session
   stream_error("conflict", "Replaced by a new connection");
@@ -488,6 +494,10 @@ void C2SSession::send(const Element& element) {
 void C2SSession::send_raw(std::string_view bytes) {
   if (closing_) return;
   out_.append(bytes);
+  queued();
+}
+
+void C2SSession::queued() {
   if (out_.size() > ctx_.config.max_write_queue_bytes) {
     log::warn("c2s: ", jid_.str(), ": client is not reading; closing");
     out_.clear();

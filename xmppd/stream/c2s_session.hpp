@@ -57,6 +57,7 @@ class C2SSession final : public router::Session {
   const Jid& jid() const override { return jid_; }
   boost::asio::any_io_executor executor() override;
   void deliver(std::string_view head, const std::string& bytes) override;
+  void deliver(const Element& stanza) override;
   void replaced() override;
   void end(std::string_view condition, std::string_view text) override { stream_error(condition, text); }
 
@@ -79,6 +80,8 @@ class C2SSession final : public router::Session {
 
   void send(const Element& element);
   void send_raw(std::string_view bytes);
+  // After appending to out_: writes it, or drops a client that stopped reading.
+  void queued();
   void schedule_write();
   void write_next();
   void watch_for_quiet();
