@@ -40,10 +40,10 @@ Server::Server(config::Config config)
   std::vector<asio::io_context*> worker_ptrs;
   for (auto& w : workers_) worker_ptrs.push_back(w.get());
   for (const auto& where : config_.listeners) {
-    listeners_.push_back(std::make_unique<net::Listener>(
-        *workers_.front(), where, worker_ptrs, [this](asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer, bool direct_tls) {
-          std::make_shared<stream::C2SSession>(*c2s_, std::move(socket), peer, direct_tls)->start();
-        }));
+    auto on_accept = [this](asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer, bool direct_tls) {
+      std::make_shared<stream::C2SSession>(*c2s_, std::move(socket), peer, direct_tls)->start();
+    };
+    listeners_.push_back(std::make_unique<net::Listener>(*workers_.front(), where, worker_ptrs, on_accept));
   }
 
 }
