@@ -196,8 +196,8 @@ TEST_F(C2S, ChatMessageToFullAndBareJid) {
   EXPECT_EQ(m2.child_text("body", ns::kClient), "to bare");
 }
 
-// A session quiet for a while gives its XML parser back (every 250 ms it checks whether it
-// read anything) and resumes with a new one: a stanza split across a quiet gap, and stanzas
+// A bound session quiet for a while gives its XML parser back (100 ms after its last read)
+// and resumes with a new one: a stanza split across a quiet gap, and stanzas
 // after one, must arrive as if the connection had never paused. The pauses are the input
 // under test (quiet periods), not a way to wait for the server.
 TEST_F(C2S, StanzasAcrossQuietPausesArriveIntact) {

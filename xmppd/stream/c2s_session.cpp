@@ -122,8 +122,7 @@ asio::awaitable<void> C2SSession::run() {
       }
       events.clear();
       bool ok = parser_.feed(data, events);  // copies what it needs: `data` dies here
-      ++reads_;
-      watch_for_quiet();
+      last_read_ = std::chrono::steady_clock::now();
       for (auto& event : events) {
         if (closing_ || restart_) break;
         co_await handle(event);
@@ -139,6 +138,9 @@ asio::awaitable<void> C2SSession::run() {
         log::info("c2s: ", transport_.remote_address(), ": ", parser_.error_text());
         stream_error(xml::to_string(parser_.error()));
       }
+      // Only once bound: during the login a client answers within a round trip, and a
+      // release then would cost a parser reset per read in a slow login storm.
+      if (bound_) watch_for_quiet(last_read_ + kQuietPeriod);
     }
   } catch (const std::exception& e) {
     log::debug("c2s: ", transport_.remote_address(), ": connection ended: ", e.what());
@@ -148,19 +150,23 @@ asio::awaitable<void> C2SSession::run() {
 
 // A session that read nothing for a whole period gives its XML parser back (most of an idle
 // session's memory); one timer per period while reads come in, none once it is quiet.
-void C2SSession::watch_for_quiet() {
+void C2SSession::watch_for_quiet(std::chrono::steady_clock::time_point due) {
   if (quiet_watch_) return;
   quiet_watch_ = true;
-  reads_at_watch_ = reads_;
-  quiet_timer_.expires_after(kQuietPeriod);
+  quiet_timer_.expires_at(due);
   auto self = std::static_pointer_cast<C2SSession>(shared_from_this());
   quiet_timer_.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
     auto s = weak.lock();
     if (!s) return;
     s->quiet_watch_ = false;
     if (ec || s->closing_) return;
-    // Still reading, or in the middle of a stanza: look again a period later.
-    if (s->reads_ != s->reads_at_watch_ || !s->parser_.release_if_idle()) s->watch_for_quiet();
+    const auto quiet_at = s->last_read_ + kQuietPeriod;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < quiet_at) {
+      s->watch_for_quiet(quiet_at);  // read since: wait a period after that read
+    } else if (!s->parser_.release_if_idle()) {
+      s->watch_for_quiet(now + kQuietPeriod);  // stopped in the middle of a stanza
+    }
   });
 }
 

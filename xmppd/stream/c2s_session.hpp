@@ -84,7 +84,7 @@ class C2SSession final : public router::Session {
   void queued();
   void schedule_write();
   void write_next();
-  void watch_for_quiet();
+  void watch_for_quiet(std::chrono::steady_clock::time_point due);
   boost::asio::awaitable<void> flush();
   void close_after_flush();
   void finish();
@@ -118,11 +118,10 @@ class C2SSession final : public router::Session {
   boost::asio::steady_timer flushed_;      // cancelled whenever the output drains
   boost::asio::steady_timer auth_timer_;   // unauthenticated streams do not linger
 
-  // Quiet sessions release their XML parser: reads counted, checked every period.
-  static constexpr std::chrono::milliseconds kQuietPeriod{250};
+  // Quiet sessions release their XML parser a period after their last read.
+  static constexpr std::chrono::milliseconds kQuietPeriod{100};
   boost::asio::steady_timer quiet_timer_;
-  std::uint64_t reads_ = 0;
-  std::uint64_t reads_at_watch_ = 0;
+  std::chrono::steady_clock::time_point last_read_;
   bool quiet_watch_ = false;
 };
 
