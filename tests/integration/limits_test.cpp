@@ -191,6 +191,48 @@ TEST(Limits, ConnectionsPerAddressAreCapped) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// The open-file limit bounds how many connections the server can hold. Past it, a new
+// client is told so (a resource-constraint stream error) instead of waiting unanswered in the
+// backlog, the connected ones are still served, and a freed descriptor admits the next one.
+TEST(Limits, ConnectionsBeyondTheOpenFileLimitAreRefusedWithAStreamError) {
+  TestServer server("", "", "", 48);
+  server.wait_for_log("open-file limit 48");
+  server.add_user("alice@localhost", "alice-pass");
+  TestClient alice(server.starttls_port());
+  const std::string jid = alice.login("alice", "alice-pass", "a");
+
+  std::vector<std::unique_ptr<TestClient>> held;
+  for (int i = 0; i < 48; ++i) {  // each open stream holds one of the server's descriptors
+    auto client = std::make_unique<TestClient>(server.starttls_port());
+    try {
+      client->open_stream();
+    } catch (const std::exception&) {
+      break;  // refused: the limit is reached
+    }
+    held.push_back(std::move(client));
+  }
+  ASSERT_LT(held.size(), 48u) << "no connection was refused";
+  TestClient refused(server.starttls_port());
+  EXPECT_EQ(refused.expect_stream_error(), "resource-constraint");
+  server.wait_for_log("refusing connections: out of file descriptors \\(open-file limit 48");
+  EXPECT_TRUE(still_served(alice, jid));
+
+  // Room again as soon as the server has seen a held connection close.
+  held.pop_back();
+  auto deadline = clock::now() + 5s;
+  bool admitted = false;
+  while (!admitted && clock::now() < deadline) {
+    TestClient again(server.starttls_port());
+    try {
+      again.open_stream();
+      admitted = true;
+    } catch (const std::exception&) {  // refused: the descriptor is not free yet
+    }
+  }
+  EXPECT_TRUE(admitted);
+  EXPECT_EQ(server.stop(), 0);
+}
+
 TEST(Limits, SessionsPerAccountAreCapped) {
   TestServer server("", "[c2s.limits]\nmax_sessions_per_account = 2\n");
   server.add_user("alice@localhost", "alice-pass");

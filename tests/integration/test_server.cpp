@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,7 +43,8 @@ int wait_exit(pid_t pid) {
 }  // namespace
 
 TestServer::TestServer(const std::string& extra_toml, const std::string& c2s_toml,
-                       const std::string& host_toml) {
+                       const std::string& host_toml, unsigned open_file_limit)
+    : open_file_limit_(open_file_limit) {
   char tmpl[] = "/tmp/xmppd-test-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
@@ -65,7 +67,20 @@ void TestServer::start() {
   }
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  pid_ = spawn({XMPPD_BINARY, "--config", config_path_}, fds[1]);
+  rlimit own{};
+  getrlimit(RLIMIT_NOFILE, &own);
+  if (open_file_limit_) {  // the child inherits it; this process gets its own back right after
+    rlimit lowered = own;
+    lowered.rlim_cur = open_file_limit_;
+    setrlimit(RLIMIT_NOFILE, &lowered);
+  }
+  try {
+    pid_ = spawn({XMPPD_BINARY, "--config", config_path_}, fds[1]);
+  } catch (...) {
+    setrlimit(RLIMIT_NOFILE, &own);
+    throw;
+  }
+  setrlimit(RLIMIT_NOFILE, &own);
   close(fds[1]);
   reader_ = std::thread([this, fd = fds[0]] { read_log(fd); });
 

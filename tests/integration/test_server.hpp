@@ -17,9 +17,10 @@ class TestServer {
  public:
   // A config with one STARTTLS and one direct-TLS listener on 127.0.0.1 (ports picked by
   // the OS), host "localhost", data in a fresh temp dir. `extra_toml` adds tables,
-  // `c2s_toml` keys of [c2s], `host_toml` keys of [hosts."localhost"].
+  // `c2s_toml` keys of [c2s], `host_toml` keys of [hosts."localhost"]; `open_file_limit`
+  // (if not 0) is the server process's RLIMIT_NOFILE.
   explicit TestServer(const std::string& extra_toml = {}, const std::string& c2s_toml = {},
-                      const std::string& host_toml = {});
+                      const std::string& host_toml = {}, unsigned open_file_limit = 0);
   ~TestServer();
 
   // Creates an account with xmppctl; throws on failure.
@@ -54,6 +55,7 @@ class TestServer {
   std::vector<std::string> lines_;
   unsigned short starttls_port_ = 0;
   unsigned short direct_tls_port_ = 0;
+  unsigned open_file_limit_ = 0;
 };
 
 }  // namespace xmppd::test

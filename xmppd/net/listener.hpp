@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <chrono>
 #include <functional>
 #include <vector>
 
@@ -22,18 +23,25 @@ class Listener {
   Listener(boost::asio::io_context& io, const config::Listener& where,
            std::vector<boost::asio::io_context*> workers, OnAccept on_accept);
 
+  ~Listener();
+
   void start();
   void stop();
   boost::asio::ip::tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  // Accepts a pending connection with the spare descriptor and closes it; false if it could not.
+  bool refuse_one();
+  boost::asio::awaitable<void> pause();
 
   boost::asio::ip::tcp::acceptor acceptor_;
   bool direct_tls_;
   std::vector<boost::asio::io_context*> workers_;
   std::size_t next_worker_ = 0;
   OnAccept on_accept_;
+  int spare_fd_;  // held in reserve to accept, and refuse, a connection when out of descriptors
+  std::chrono::steady_clock::time_point refusal_logged_{};
 };
 
 }  // namespace xmppd::net
