@@ -195,14 +195,15 @@ TEST(Limits, ConnectionsPerAddressAreCapped) {
 // client is told so (a resource-constraint stream error) instead of waiting unanswered in the
 // backlog, the connected ones are still served, and a freed descriptor admits the next one.
 TEST(Limits, ConnectionsBeyondTheOpenFileLimitAreRefusedWithAStreamError) {
-  TestServer server("", "", "", 48);
-  server.wait_for_log("open-file limit 48");
+  constexpr unsigned kLimit = 48;  // a few dozen connections past what the server opens itself
+  TestServer server("", "", "", kLimit);
+  server.wait_for_log("open-file limit " + std::to_string(kLimit));
   server.add_user("alice@localhost", "alice-pass");
   TestClient alice(server.starttls_port());
   const std::string jid = alice.login("alice", "alice-pass", "a");
 
   std::vector<std::unique_ptr<TestClient>> held;
-  for (int i = 0; i < 48; ++i) {  // each open stream holds one of the server's descriptors
+  for (unsigned i = 0; i < kLimit; ++i) {  // each open stream holds one of the server's descriptors
     auto client = std::make_unique<TestClient>(server.starttls_port());
     try {
       client->open_stream();
@@ -211,10 +212,10 @@ TEST(Limits, ConnectionsBeyondTheOpenFileLimitAreRefusedWithAStreamError) {
     }
     held.push_back(std::move(client));
   }
-  ASSERT_LT(held.size(), 48u) << "no connection was refused";
+  ASSERT_LT(held.size(), kLimit) << "no connection was refused";
   TestClient refused(server.starttls_port());
   EXPECT_EQ(refused.expect_stream_error(), "resource-constraint");
-  server.wait_for_log("refusing connections: out of file descriptors \\(open-file limit 48");
+  server.wait_for_log("refusing connections: out of file descriptors \\(open-file limit " + std::to_string(kLimit));
   EXPECT_TRUE(still_served(alice, jid));
 
   // Room again as soon as the server has seen a held connection close.

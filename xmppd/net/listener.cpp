@@ -25,7 +25,7 @@ using tcp = asio::ip::tcp;
 namespace xmppd::net {
 namespace {
 
-// What a client refused for lack of file descriptors reads (RFC 6120 4.9.3.18), where the
+// What a client refused for lack of file descriptors reads (RFC 6120 4.9.3.17), where the
 // stream is plaintext; a direct-TLS client just sees the connection close.
 constexpr std::string_view kRefusal =
     "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
@@ -41,7 +41,7 @@ int open_spare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 Listener::Listener(asio::io_context& io, const config::Listener& where,
                    std::vector<asio::io_context*> workers, OnAccept on_accept)
     : acceptor_(io), direct_tls_(where.direct_tls), workers_(std::move(workers)),
-      on_accept_(std::move(on_accept)), spare_fd_(open_spare()) {
+      on_accept_(std::move(on_accept)) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(where.address, ec);
   if (ec) throw std::runtime_error("invalid listen address " + where.address);
@@ -56,6 +56,7 @@ Listener::Listener(asio::io_context& io, const config::Listener& where,
     throw std::runtime_error("cannot listen on " + where.address + ":" + std::to_string(where.port) +
                              ": " + ec.message());
   acceptor_.listen(asio::socket_base::max_listen_connections);
+  spare_fd_ = open_spare();
 }
 
 Listener::~Listener() {

@@ -40,7 +40,7 @@ class Listener {
   std::vector<boost::asio::io_context*> workers_;
   std::size_t next_worker_ = 0;
   OnAccept on_accept_;
-  int spare_fd_;  // held in reserve to accept, and refuse, a connection when out of descriptors
+  int spare_fd_ = -1;  // held in reserve to accept, and refuse, a connection when out of descriptors
   std::chrono::steady_clock::time_point refusal_logged_{};
 };
 
