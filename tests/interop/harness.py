@@ -12,6 +12,7 @@ source tree).
 
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -118,10 +119,12 @@ class XmppServer:
     """One xmppd process with its own temp dir and config.
 
     mechanisms: the [auth] mechanisms list; c2s_toml: extra keys for the [c2s] table;
-    extra_toml: appended at the end (must start with its own table header).
+    extra_toml: appended at the end (must start with its own table header);
+    open_file_limit: the server process's RLIMIT_NOFILE, if given.
     """
 
-    def __init__(self, mechanisms=ALL_MECHANISMS, c2s_toml="", extra_toml=""):
+    def __init__(self, mechanisms=ALL_MECHANISMS, c2s_toml="", extra_toml="", open_file_limit=None):
+        self.open_file_limit = open_file_limit
         self.dir = tempfile.mkdtemp(prefix="xmppd-interop-")
         self.data_dir = os.path.join(self.dir, "data")
         self.config_path = os.path.join(self.dir, "xmppd.toml")
@@ -162,9 +165,14 @@ mechanisms = [{mechs}]
 """)
 
     def start(self):
+        def limit_open_files():  # runs in the child, before exec
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_file_limit, hard))
+
         self.process = subprocess.Popen(
             [xmppd_binary(), "--config", self.config_path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            preexec_fn=limit_open_files if self.open_file_limit else None)
         self.log = LineCollector(self.process.stdout, "xmppd-log")
         # The real ports are in the log (port = 0 in the config): no race for a free port.
         port = r"c2s listening on 127\.0\.0\.1:(\d+) "

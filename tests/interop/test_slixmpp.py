@@ -293,6 +293,53 @@ class MalformedClient(SlixmppTestCase):
         await self.check_malformed("starttls", b"<<<>>> not xml &&&")
 
 
+class OpenFileLimit(SlixmppTestCase):
+    """Past its open-file limit the server refuses a new client with a stream error, and
+    the sessions it holds carry on."""
+
+    LIMIT = 48  # a few dozen connections past the descriptors the server opens itself
+
+    async def test_client_past_the_limit_is_told_resource_constraint(self):
+        server = self.start_server_with_users(open_file_limit=self.LIMIT)
+        await self.log_line(server, rf"open-file limit {self.LIMIT} ")
+        alice = await self.login(server, "alice@localhost/wonderland", ALICE[1], "starttls")
+        bob = await self.login(server, "bob@localhost/laptop", BOB[1], "starttls")
+
+        # Streams opened over bare TCP hold the server's remaining descriptors.
+        held = []
+        try:
+            for _ in range(self.LIMIT):
+                reader, writer = await asyncio.open_connection("127.0.0.1", server.starttls_port)
+                writer.write(b"<?xml version='1.0'?><stream:stream to='localhost' version='1.0' "
+                             b"xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>")
+                try:
+                    await asyncio.wait_for(reader.readuntil(b"</stream:features>"), TIMEOUT)
+                except asyncio.IncompleteReadError as refused:  # closed: the limit is reached
+                    self.assertIn(b"<resource-constraint", refused.partial)
+                    writer.close()
+                    break
+                held.append(writer)
+            else:
+                self.fail(f"{self.LIMIT} connections and none refused")
+
+            carol = Client("alice@localhost/third", ALICE[1], "SCRAM-SHA-256", server.ca_file)
+            conditions = []
+            carol.add_event_handler("stream_error", lambda e: conditions.append(e["condition"]))
+            carol.open(server, "starttls")
+            self.addAsyncCleanup(self._close_quietly, carol)
+            self.assertFalse(await carol.outcome(), "a session past the open-file limit")
+            self.assertEqual(conditions, ["resource-constraint"])
+            await self.log_line(server, r"refusing connections: out of file descriptors")
+
+            await self.assert_chat(alice, bob, "bob@localhost", "still here")
+            await self.assert_chat(bob, alice, alice.boundjid.full, "and here")
+        finally:
+            for writer in held:
+                writer.close()
+        for client in (alice, bob):
+            await client.close()
+
+
 class Shutdown(SlixmppTestCase):
 
     async def test_sigterm_sends_system_shutdown(self):
