@@ -293,6 +293,9 @@ class MalformedClient(SlixmppTestCase):
         await self.check_malformed("starttls", b"<<<>>> not xml &&&")
 
 
+@unittest.skipIf(os.environ.get("XMPPD_SANITIZED") == "1",
+                 "the sanitizers' runtime needs descriptors of its own (UBSan probes memory "
+                 "through a pipe), so a server out of them reports false errors")
 class OpenFileLimit(SlixmppTestCase):
     """Past its open-file limit the server refuses a new client with a stream error, and
     the sessions it holds carry on."""
