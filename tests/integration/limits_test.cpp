@@ -27,6 +27,21 @@ bool still_served(TestClient& client, const std::string& jid) {
   return echo.attr_or("id") == "alive" && echo.attr_or("from") == jid;
 }
 
+// True if a new client gets its stream opened within 5 s: a slot freed by a client that left
+// counts only once the server has seen it close, so each refused attempt tries again.
+bool admits_a_new_stream(unsigned short port) {
+  const auto deadline = clock::now() + std::chrono::seconds(5);
+  while (clock::now() < deadline) {
+    TestClient again(port);
+    try {
+      again.open_stream();
+      return true;
+    } catch (const std::exception&) {  // still refused
+    }
+  }
+  return false;
+}
+
 // --- Hostile input: one stream error each, nobody else disturbed --------------------------
 
 struct Attack {
@@ -175,19 +190,9 @@ TEST(Limits, ConnectionsPerAddressAreCapped) {
   EXPECT_EQ(fourth.expect_stream_error(), "policy-violation");
   server.wait_for_log("max_connections_per_ip");
 
-  // A slot frees once one of the three is gone (as soon as the server has seen it close).
+  // A slot frees once one of the three is gone.
   clients.pop_back();
-  auto deadline = clock::now() + 5s;
-  bool admitted = false;
-  while (!admitted && clock::now() < deadline) {
-    TestClient again(server.starttls_port());
-    try {
-      again.open_stream();
-      admitted = true;
-    } catch (const std::exception&) {  // still counted: the server refused it
-    }
-  }
-  EXPECT_TRUE(admitted);
+  EXPECT_TRUE(admits_a_new_stream(server.starttls_port()));
   EXPECT_EQ(server.stop(), 0);
 }
 
@@ -222,19 +227,9 @@ TEST(Limits, ConnectionsBeyondTheOpenFileLimitAreRefusedWithAStreamError) {
   server.wait_for_log("refusing connections: out of file descriptors \\(open-file limit " + std::to_string(kLimit));
   EXPECT_TRUE(still_served(alice, jid));
 
-  // Room again as soon as the server has seen a held connection close.
+  // Room again once a held connection is gone.
   held.pop_back();
-  auto deadline = clock::now() + 5s;
-  bool admitted = false;
-  while (!admitted && clock::now() < deadline) {
-    TestClient again(server.starttls_port());
-    try {
-      again.open_stream();
-      admitted = true;
-    } catch (const std::exception&) {  // refused: the descriptor is not free yet
-    }
-  }
-  EXPECT_TRUE(admitted);
+  EXPECT_TRUE(admits_a_new_stream(server.starttls_port()));
   EXPECT_EQ(server.stop(), 0);
 }
 
