@@ -380,10 +380,11 @@ struct StreamParser::Impl {
     }
     out = &events;
     // Sliced so that input with no event in it (an endless start tag, say) is measured
-    // against the limit before expat has buffered much more than the limit.
-    const std::size_t slice = std::clamp<std::size_t>(limits.max_stanza_bytes, 1, kMaxSlice);
+    // against the limit before expat has buffered more: a slice ends at the byte that would
+    // cross it, so garbage is refused at the same byte however the network split it.
     while (!data.empty()) {
-      const std::size_t n = std::min(slice, data.size());
+      const XML_Index room = boundary + static_cast<XML_Index>(limits.max_stanza_bytes) + 1 - fed;
+      const std::size_t n = std::min({data.size(), static_cast<std::size_t>(std::max<XML_Index>(room, 1)), kMaxSlice});
       fed += static_cast<XML_Index>(n);
       if (XML_Parse(parser, data.data(), static_cast<int>(n), XML_FALSE) != XML_STATUS_OK) {
         // ABORTED means a handler stopped us and already said why.

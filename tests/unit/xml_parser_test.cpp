@@ -460,6 +460,21 @@ TEST(StreamParser, StanzaSizeLimitHoldsForAnySplit) {
   EXPECT_EQ(events.size(), 2u);
 }
 
+// Found by fuzz_xml_stream: a run of name characters is one token expat holds until it ends,
+// so in one chunk expat used to reach the invalid byte past the limit before the size check,
+// and the error named depended on how the bytes were split. Both must say policy-violation.
+TEST(StreamParser, OversizedGarbageGetsTheSameErrorInOneChunkOrByteByByte) {
+  const ParserLimits limits{.max_stanza_bytes = 200};
+  const std::string garbage = std::string(300, '3') + "\x07";
+  EXPECT_EQ(parse_error(garbage, limits), ParseError::policy_violation);
+  StreamParser p(limits);
+  std::vector<Event> events;
+  for (char c : garbage) {
+    if (!p.feed(std::string_view(&c, 1), events)) break;
+  }
+  EXPECT_EQ(p.error(), ParseError::policy_violation);
+}
+
 TEST(StreamParser, KeepalivesDoNotCountTowardTheStanzaSize) {
   const ParserLimits limits{.max_stanza_bytes = 200};
   StreamParser p(limits);
