@@ -12,6 +12,7 @@
 #include "auth/sasl_server.hpp"
 #include "module/registry.hpp"
 #include "common/log.hpp"
+#include "stream/stream_error.hpp"
 
 namespace asio = boost::asio;
 
@@ -43,7 +44,12 @@ Server::Server(config::Config config)
     auto on_accept = [this](asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer, bool direct_tls) {
       std::make_shared<stream::C2SSession>(*c2s_, std::move(socket), peer, direct_tls)->start();
     };
-    listeners_.push_back(std::make_unique<net::Listener>(*workers_.front(), where, worker_ptrs, on_accept));
+    // Past the open-file limit a plaintext client is told why; a direct-TLS one can only be closed.
+    std::string refusal = where.direct_tls ? std::string()
+                                           : stream::stream_error_bytes("resource-constraint",
+                                                                        "the server is at its connection limit", true);
+    listeners_.push_back(
+        std::make_unique<net::Listener>(*workers_.front(), where, worker_ptrs, on_accept, std::move(refusal)));
   }
 
 }

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <stdexcept>
-#include <string_view>
 
 #include "common/log.hpp"
 
@@ -25,23 +24,14 @@ using tcp = asio::ip::tcp;
 namespace xmppd::net {
 namespace {
 
-// What a client refused for lack of file descriptors reads (RFC 6120 4.9.3.17), where the
-// stream is plaintext; a direct-TLS client just sees the connection close.
-constexpr std::string_view kRefusal =
-    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:error>"
-    "<resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
-    "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>the server is at its connection limit</text>"
-    "</stream:error></stream:stream>";
-
 int open_spare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 }  // namespace
 
 Listener::Listener(asio::io_context& io, const config::Listener& where,
-                   std::vector<asio::io_context*> workers, OnAccept on_accept)
+                   std::vector<asio::io_context*> workers, OnAccept on_accept, std::string refusal)
     : acceptor_(io), direct_tls_(where.direct_tls), workers_(std::move(workers)),
-      on_accept_(std::move(on_accept)) {
+      on_accept_(std::move(on_accept)), refusal_(std::move(refusal)) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(where.address, ec);
   if (ec) throw std::runtime_error("invalid listen address " + where.address);
@@ -116,8 +106,8 @@ bool Listener::refuse_one() {
     spare_fd_ = open_spare();
     return error == EAGAIN || error == EWOULDBLOCK;  // else another thread took the descriptor
   }
-  if (!direct_tls_) {
-    ::send(fd, kRefusal.data(), kRefusal.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (!refusal_.empty()) {
+    ::send(fd, refusal_.data(), refusal_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     // Read what the client already sent: closing with unread bytes would reset the
     // connection, and the client might never read the error.
     ::shutdown(fd, SHUT_WR);

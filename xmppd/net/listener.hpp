@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "config/config.hpp"
@@ -20,8 +21,10 @@ class Listener {
       std::function<void(boost::asio::ip::tcp::socket, const boost::asio::ip::tcp::endpoint& peer, bool direct_tls)>;
 
   // Binds now (so a taken port fails at start, not later). Throws std::runtime_error.
+  // `refusal`: the bytes a client refused for lack of file descriptors is sent before the
+  // connection closes (empty: just closed, as a direct-TLS client must be).
   Listener(boost::asio::io_context& io, const config::Listener& where,
-           std::vector<boost::asio::io_context*> workers, OnAccept on_accept);
+           std::vector<boost::asio::io_context*> workers, OnAccept on_accept, std::string refusal);
 
   ~Listener();
 
@@ -40,6 +43,7 @@ class Listener {
   std::vector<boost::asio::io_context*> workers_;
   std::size_t next_worker_ = 0;
   OnAccept on_accept_;
+  std::string refusal_;
   int spare_fd_ = -1;  // held in reserve to accept, and refuse, a connection when out of descriptors
   std::chrono::steady_clock::time_point refusal_logged_{};
 };

@@ -300,19 +300,18 @@ void Router::append_to_attr(std::string& out, const Jid& to) {
   out += '\'';
 }
 
-bool Router::runs_here(Session& session) {
-  auto executor = session.executor();
+bool Router::runs_here(const asio::any_io_executor& executor) {
   auto* local = executor.target<asio::io_context::executor_type>();
   return local && local->running_in_this_thread();
 }
 
 void Router::deliver_copy(const std::shared_ptr<Session>& session, std::string_view head,
                           const std::shared_ptr<const std::string>& tail) {
-  if (runs_here(*session)) {
+  auto executor = session->executor();
+  if (runs_here(executor)) {
     session->deliver(head, *tail);
     return;
   }
-  auto executor = session->executor();
   asio::post(executor, [session, head = std::string(head), tail] { session->deliver(head, *tail); });
 }
 
@@ -340,7 +339,7 @@ void Router::route_to_many(const Element& stanza, const std::vector<Jid>& recipi
 void Router::deliver(const std::vector<std::shared_ptr<Session>>& sessions, const Element& stanza) {
   if (sessions.empty()) return;
   // The common case, one session on this thread: no copy, no shared buffer, no closure.
-  if (sessions.size() == 1 && runs_here(*sessions.front())) return sessions.front()->deliver(stanza);
+  if (sessions.size() == 1 && runs_here(sessions.front()->executor())) return sessions.front()->deliver(stanza);
   // Serialized once, shared by every recipient thread.
   auto bytes = std::make_shared<const std::string>(stanza.str(ns::kClient));
   for (const auto& s : sessions)

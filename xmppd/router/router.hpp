@@ -66,8 +66,8 @@ class Router {
   static std::shared_ptr<const std::string> shared_tail(const Element& stanza);
   // " to='<jid>'", escaped, appended to `out`.
   static void append_to_attr(std::string& out, const Jid& to);
-  // Whether the session lives on the calling thread (a call to it can be made now).
-  static bool runs_here(Session& session);
+  // Whether a session's executor is the calling thread's (a call to it can be made now).
+  static bool runs_here(const boost::asio::any_io_executor& executor);
   // One copy, `head` + `tail`, to a session: now if it lives on this thread, else posted.
   static void deliver_copy(const std::shared_ptr<Session>& session, std::string_view head,
                            const std::shared_ptr<const std::string>& tail);

@@ -23,6 +23,7 @@
 #include "router/router.hpp"
 #include "storage/storage_thread.hpp"
 #include "stream/session_registry.hpp"
+#include "stream/stream_error.hpp"
 #include "xml/serializer.hpp"
 
 namespace asio = boost::asio;
@@ -558,20 +559,8 @@ void C2SSession::close_after_flush() {
 
 void C2SSession::stream_error(std::string_view condition, std::string_view text) {
   if (closing_) return;
-  if (!header_sent_) {
-    // RFC 6120 §4.9.1.2: open a stream first so the error has somewhere to live.
-    send_raw("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-             "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>");
-    header_sent_ = true;
-  }
-  std::string out = "<stream:error><" + std::string(condition) + " xmlns='" + ns::kStreamErrors + "'/>";
-  if (!text.empty()) {
-    out += "<text xmlns='" + std::string(ns::kStreamErrors) + "'>";
-    xml::escape_text(text, out);
-    out += "</text>";
-  }
-  out += "</stream:error></stream:stream>";
-  send_raw(out);
+  send_raw(stream_error_bytes(condition, text, !header_sent_));
+  header_sent_ = true;
   log::info("c2s: ", transport_.remote_address(), (bound_ ? " " + jid_.str() : std::string()),
             ": stream error ", condition);
   close_after_flush();
