@@ -36,7 +36,7 @@ Server::Server(config::Config config)
   router_ = std::make_unique<router::Router>(domains, *storage_, workers_.front()->get_executor());
   start_modules();
   c2s_ = std::make_unique<stream::C2SContext>(
-      stream::C2SContext{config_, *tls_, *router_, *storage_, throttle_, registry_});
+      stream::C2SContext{config_, *tls_, *router_, *storage_, throttle_, registry_, resumable_});
 
   std::vector<asio::io_context*> worker_ptrs;
   for (auto& w : workers_) worker_ptrs.push_back(w.get());

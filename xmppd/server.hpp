@@ -15,6 +15,7 @@
 #include "router/router.hpp"
 #include "storage/storage_thread.hpp"
 #include "stream/c2s_session.hpp"
+#include "stream/resumption_table.hpp"
 #include "stream/session_registry.hpp"
 
 namespace xmppd {
@@ -46,6 +47,7 @@ class Server {
   std::unique_ptr<router::Router> router_;
   auth::AuthThrottle throttle_;
   stream::SessionRegistry registry_;
+  stream::ResumptionTable resumable_;
   std::unique_ptr<stream::C2SContext> c2s_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   struct RunningModule {

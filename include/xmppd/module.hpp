@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -159,6 +160,29 @@ class ModuleContext {
   // own (under a subdirectory named after the module). Declared last: existing slots keep
   // their places for out-of-tree modules.
   virtual const std::string& data_dir() const = 0;
+
+  // Durability ----------------------------------------------------------------------------
+  // A hold on the output of the client session whose stanza this thread is handling now
+  // (nullptr if none). While any copy of it lives, everything the server sends that session
+  // afterwards waits, in order. A module that writes what a client's stanza caused after its
+  // handler returned (a group commit) keeps the hold until the write has committed: a reply
+  // the client reads later (an IQ result, a stream management ack) then means the write is
+  // durable. Take it in the hook or handler itself, before any co_await.
+  virtual std::shared_ptr<void> output_hold() = 0;
+
+  // Stream management (XEP-0198) ---------------------------------------------------------
+  // A session's connection is gone but the session is kept for the client to resume it:
+  // stanzas for it are queued, not read by anyone yet (push notifications start here).
+  virtual void on_session_hibernated(int priority, Hook<SessionEvent> handler) = 0;
+  // A hibernated session was resumed on a new connection (same full JID).
+  virtual void on_session_resumed(int priority, Hook<SessionEvent> handler) = 0;
+
+  // Requests -------------------------------------------------------------------------------
+  // Sends an IQ get/set ('from' set, as for send(); 'id' is assigned) and calls `on_reply`
+  // once, on this host's executor, with the result or error, or with a
+  // remote-server-timeout error made here if nothing came back within `timeout`.
+  virtual void send_iq(Element iq, std::function<void(const Element& reply)> on_reply,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
 };
 
 class Module {

@@ -92,6 +92,7 @@ class OfflineModule final : public xmppd::Module {
     Element original;  // to answer with an error
     std::int64_t max_messages;
     const char* refused = nullptr;  // set by the drain: the error condition if not stored
+    std::shared_ptr<void> hold;     // the sender's later output waits for this write
   };
 
   // At most this many messages per transaction, so that none grows without bound.
@@ -115,7 +116,8 @@ class OfflineModule final : public xmppd::Module {
     bool schedule = false;
     {
       std::lock_guard lock(mutex_);
-      queue_.push_back({std::move(to), stamped.str(xmppd::ns::kClient), message, max_messages_.load()});
+      queue_.push_back({std::move(to), stamped.str(xmppd::ns::kClient), message, max_messages_.load(), nullptr,
+                        ctx_->output_hold()});
       schedule = !drain_scheduled_;
       drain_scheduled_ = true;
     }

@@ -23,6 +23,7 @@
 #include "storage/storage.hpp"
 #include "storage/storage_thread.hpp"
 #include "stream/c2s_session.hpp"
+#include "stream/resumption_table.hpp"
 #include "stream/session_registry.hpp"
 
 namespace asio = boost::asio;
@@ -39,7 +40,7 @@ struct Core {
         tls(config),
         router(std::vector<std::string>{"localhost"}, storage, io.get_executor()),
         throttle(1000000, std::chrono::seconds(1)),
-        context{config, tls, router, storage, throttle, registry},
+        context{config, tls, router, storage, throttle, registry, resumable},
         acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
     auth::init_sasl(config.mechanisms);
     auto secrets = auth::make_secrets("alice-pass", 4096);
@@ -63,6 +64,7 @@ struct Core {
   router::Router router;
   auth::AuthThrottle throttle;
   stream::SessionRegistry registry;
+  stream::ResumptionTable resumable;
   stream::C2SContext context;
   tcp::acceptor acceptor;
 };

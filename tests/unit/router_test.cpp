@@ -38,8 +38,11 @@ class RecordingSession final : public Session {
   }
   void replaced() override {}
   void end(std::string_view, std::string_view) override {}
+  std::uint64_t open_hold() override { return ++holds; }
+  void close_hold(std::uint64_t) override { ++released; }
 
   std::vector<std::string> received;
+  std::uint64_t holds = 0, released = 0;
   int unshared = 0;  // stanzas handed over as an Element, not as shared bytes
 
  private:

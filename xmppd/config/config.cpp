@@ -256,9 +256,27 @@ void read_listeners(Reader& r, const Section& c2s, Config& c) {
 }
 
 void read_c2s(Reader& r, const Section& s, Config& c) {
-  r.check_keys(s, {"require_encryption", "auth_timeout", "listen", "limits"});
+  r.check_keys(s, {"require_encryption", "auth_timeout", "keepalive_interval", "keepalive_timeout", "listen",
+                   "limits", "stream_management", "csi"});
   r.read_bool(s, "require_encryption", c.require_encryption);
   r.read_seconds(s, "auth_timeout", c.auth_timeout, 1, 3600);
+  r.read_seconds(s, "keepalive_interval", c.keepalive_interval, 1, 86400);
+  r.read_seconds(s, "keepalive_timeout", c.keepalive_timeout, 1, 3600);
+  if (auto sm = r.section(s, "stream_management")) {
+    auto& m = c.stream_management;
+    r.check_keys(*sm, {"enabled", "resume_timeout", "max_queue", "request_ack_every", "request_ack_after",
+                       "keep_presence"});
+    r.read_bool(*sm, "enabled", m.enabled);
+    r.read_seconds(*sm, "resume_timeout", m.resume_timeout, 0, 86400);
+    r.read_int(*sm, "max_queue", m.max_queue, 10, 1000000);
+    r.read_int(*sm, "request_ack_every", m.request_ack_every, 1, 100000);
+    r.read_seconds(*sm, "request_ack_after", m.request_ack_after, 1, 3600);
+    r.read_bool(*sm, "keep_presence", m.keep_presence);
+  }
+  if (auto csi = r.section(s, "csi")) {
+    r.check_keys(*csi, {"max_held"});
+    r.read_int(*csi, "max_held", c.csi_max_held, 1, 100000);
+  }
   read_listeners(r, s, c);
   if (auto limits = r.section(s, "limits")) {
     r.check_keys(*limits, {"max_stanza_bytes", "max_depth", "max_attributes", "max_bytes_per_second",

@@ -51,6 +51,21 @@ struct Config {
   unsigned max_connections_per_ip = 100;          // 0: none
   unsigned max_sessions_per_account = 10;         // bound resources of one account (0: none)
   std::size_t max_write_queue_bytes = 4 * 1024 * 1024;  // unread output before the client is dropped
+  // [c2s] liveness: a stream that has read nothing for keepalive_interval is asked for an
+  // answer (an SM <r/>, else a XEP-0199 ping); without one within keepalive_timeout it is dead.
+  std::chrono::seconds keepalive_interval{300};
+  std::chrono::seconds keepalive_timeout{60};
+  // [c2s.stream_management] (XEP-0198)
+  struct StreamManagement {
+    bool enabled = true;
+    std::chrono::seconds resume_timeout{300};  // how long a session whose socket died is kept
+    unsigned max_queue = 1000;         // unacknowledged stanzas kept; past it the session ends
+    unsigned request_ack_every = 5;    // the server sends <r/> after this many unacked stanzas
+    std::chrono::seconds request_ack_after{30};  // ... or once the oldest waited this long
+    bool keep_presence = true;         // a hibernated session stays available to contacts
+  } stream_management;
+  // [c2s.csi] (XEP-0352): stanzas held for an inactive client before the buffer is flushed.
+  unsigned csi_max_held = 100;
 
   // [auth]
   std::vector<std::string> mechanisms{"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"};

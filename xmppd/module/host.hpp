@@ -32,6 +32,8 @@ struct Host {
   std::vector<Jid> admins;  // bare JIDs
   HookList<SessionEvent> session_bound;
   HookList<SessionEvent> session_closed;
+  HookList<SessionEvent> session_hibernated;
+  HookList<SessionEvent> session_resumed;
   HookList<PresenceEvent> presence_broadcast;
   HookList<StanzaEvent> outgoing;
   HookList<StanzaEvent> incoming;

@@ -2,6 +2,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <toml++/toml.h>
 
@@ -12,6 +14,9 @@
 #include "common/log.hpp"
 #include "router/audience.hpp"
 #include "router/router.hpp"
+#include "router/stanza_cause.hpp"
+
+#include <xmppd/stanza.hpp>
 
 namespace xmppd::module {
 
@@ -110,6 +115,30 @@ void HostContext::spawn(std::function<boost::asio::awaitable<void>()> task) {
 
 void HostContext::spawn(boost::asio::awaitable<void> task) {
   boost::asio::co_spawn(executor_, std::move(task), log_failure(module_));
+}
+
+std::shared_ptr<void> HostContext::output_hold() { return router::StanzaCause::hold(); }
+
+void HostContext::send_iq(Element iq, std::function<void(const Element& reply)> on_reply,
+                          std::chrono::milliseconds timeout) {
+  auto to = Jid::parse(iq.attr_or("to"));
+  auto from = Jid::parse(iq.attr_or("from"));
+  if (!to || !from) throw std::invalid_argument("send_iq: the request needs a valid 'to' and 'from'");
+  std::string id = router_.new_request_id();
+  iq.set_attr("id", id);
+  // Whichever comes first, the reply or the timer, takes the handler from the router.
+  auto timer = std::make_shared<boost::asio::steady_timer>(executor_, timeout);
+  auto handler = [executor = executor_, timer, on_reply = std::move(on_reply)](Element reply) {
+    timer->cancel();
+    boost::asio::post(executor, [on_reply, reply = std::move(reply)] { on_reply(reply); });
+  };
+  Element timed_out = stanza::error(iq, "remote-server-timeout", "No answer in time");
+  router_.expect_reply(id, *to, std::move(handler));
+  timer->async_wait([this, id, timed_out = std::move(timed_out), timer](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto h = router_.take_reply_handler(id)) (*h)(timed_out);
+  });
+  router_.route(std::move(iq), *from, *to);
 }
 
 void HostContext::account_deleted(const Jid& bare) {

@@ -64,6 +64,11 @@ class HostContext final : public ModuleContext {
   void spawn(boost::asio::awaitable<void> task) override;
   void account_deleted(const Jid& bare) override;
   const std::string& data_dir() const override { return data_dir_; }
+  std::shared_ptr<void> output_hold() override;
+  void on_session_hibernated(int priority, Hook<SessionEvent> h) override { host_.session_hibernated.add(priority, std::move(h)); }
+  void on_session_resumed(int priority, Hook<SessionEvent> h) override { host_.session_resumed.add(priority, std::move(h)); }
+  void send_iq(Element iq, std::function<void(const Element& reply)> on_reply,
+               std::chrono::milliseconds timeout) override;
 
  private:
   Host& host_;

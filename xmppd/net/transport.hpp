@@ -49,6 +49,11 @@ class Transport {
   }
 
   void close();
+  // Closes and frees the TLS state too (a session kept without its connection).
+  void discard() {
+    close();
+    ssl_.reset();
+  }
   // TLS: sends close_notify first and closes once the peer answers or `patience` passes.
   // `keep_alive` (e.g. the owner's shared_ptr) is held until then.
   template <class KeepAlive>

@@ -13,6 +13,7 @@
 #include <xmppd/stanza.hpp>
 
 #include "common/log.hpp"
+#include "router/stanza_cause.hpp"
 #include "storage/storage_thread.hpp"
 #include "xml/serializer.hpp"
 
@@ -160,7 +161,7 @@ void Router::route(Element stanza, const Jid& from, const Jid& to) {
     bounce(stanza, "remote-server-not-found");  // no server-to-server links yet
     return;
   }
-  if (to.node().empty()) route_to_domain(stanza, *host);
+  if (to.node().empty()) route_to_domain(stanza, *host, from);
   else route_to_account(stanza, *host, to, from);
 }
 
@@ -173,10 +174,13 @@ bool Router::dispatch_iq(const module::Host& host, IqTarget target, Element& iq)
   return true;
 }
 
-void Router::route_to_domain(Element& stanza, module::Host& host) {
+void Router::route_to_domain(Element& stanza, module::Host& host, const Jid& from) {
   if (stanza.name() != "iq") return;  // messages and presence to the server itself: nothing to do
   std::string_view type = stanza.attr_or("type");
-  if (type != "get" && type != "set") return;  // answers to server-sent IQs: none are pending
+  if (type != "get" && type != "set") {
+    take_reply(stanza, from);  // an answer to one of our requests, or to none (dropped)
+    return;
+  }
   if (!dispatch_iq(host, IqTarget::server, stanza)) bounce(stanza, "service-unavailable");
 }
 
@@ -192,7 +196,10 @@ void Router::route_to_account(Element& stanza, module::Host& host, const Jid& to
 void Router::route_to_bare(Element& stanza, module::Host& host, const Jid& to, const Jid& from) {
   std::string_view type = stanza.attr_or("type");
   if (stanza.name() == "iq") {
-    if (type != "get" && type != "set") return;
+    if (type != "get" && type != "set") {
+      take_reply(stanza, from);
+      return;
+    }
     if (!dispatch_iq(host, IqTarget::account, stanza)) bounce(stanza, "service-unavailable");
     return;
   }
@@ -245,15 +252,28 @@ void Router::route_to_full(Element& stanza, module::Host& host, const Jid& to, c
   }
 }
 
+namespace {
+thread_local bool rerouting = false;  // set by reroute() around its route()
+}
+
+void Router::reroute(Element message) {
+  rerouting = true;
+  route(std::move(message));
+  rerouting = false;
+}
+
 void Router::handle_unavailable_account(Element stanza, module::Host& host, const Jid& to, const Jid& from) {
-  // Whether the account exists is a storage question: ask off the network thread.
-  auto task = [this, &host, stanza = std::move(stanza), to, from]() mutable -> asio::awaitable<void> {
+  // Whether the account exists is a storage question: ask off the network thread. The
+  // sender's later output waits meanwhile: what the hooks store is part of handling it.
+  auto task = [this, &host, stanza = std::move(stanza), to, from, hold = StanzaCause::hold(),
+               bounce = !rerouting]() mutable -> asio::awaitable<void> {
     auto lookup = [&to](storage::Storage& s) { return s.accounts().exists(to.node(), to.domain()); };
     bool exists = co_await storage_.run(lookup);
+    StanzaCause cause(hold);
     StanzaEvent event{stanza, from, to};
     if (exists && host.undelivered.run(event) == HookResult::handled) co_return;
     // RFC 6121 §8.5.2.2 / §8.5.1: nowhere to deliver.
-    if (stanza.attr_or("type") != "headline") bounce(stanza, "service-unavailable");
+    if (bounce && stanza.attr_or("type") != "headline") this->bounce(stanza, "service-unavailable");
   };
   asio::co_spawn(background_, std::move(task), [](std::exception_ptr e) {
     if (!e) return;
@@ -263,6 +283,41 @@ void Router::handle_unavailable_account(Element stanza, module::Host& host, cons
       log::error("router: offline delivery failed: ", ex.what());
     }
   });
+}
+
+std::string Router::new_request_id() {
+  return "xmppd-" + std::to_string(request_counter_.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+void Router::expect_reply(std::string id, Jid responder, ReplyHandler handler) {
+  std::lock_guard lock(requests_mutex_);
+  requests_[std::move(id)] = ExpectedReply{std::move(responder), std::move(handler)};
+}
+
+std::optional<Router::ReplyHandler> Router::take_reply_handler(const std::string& id) {
+  std::lock_guard lock(requests_mutex_);
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return std::nullopt;
+  ReplyHandler handler = std::move(it->second.handler);
+  requests_.erase(it);
+  return handler;
+}
+
+bool Router::take_reply(Element& iq, const Jid& from) {
+  const std::string* id = iq.attr("id");
+  if (!id) return false;
+  ReplyHandler handler;
+  {
+    std::lock_guard lock(requests_mutex_);
+    auto it = requests_.find(*id);
+    // Only the entity asked may answer (an account's server answers for its bare JID).
+    if (it == requests_.end() || !(it->second.responder == from || it->second.responder == from.bare()))
+      return false;
+    handler = std::move(it->second.handler);
+    requests_.erase(it);
+  }
+  handler(std::move(iq));
+  return true;
 }
 
 void Router::bounce(const Element& stanza, std::string_view condition) {

@@ -4,6 +4,8 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include <array>
+#include <atomic>
+#include <optional>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,6 +60,10 @@ class Router {
   void route(Element stanza);
   // The same, with the addresses already parsed by the caller.
   void route(Element stanza, const Jid& from, const Jid& to);
+  // Routes a message again that was written to a session which then ended without
+  // acknowledging it (XEP-0198): as route(), but one that finds nowhere to go is dropped
+  // instead of bounced, since its recipient may well have read it.
+  void reroute(Element message);
   // Delivers one stanza to many full JIDs, serialized once ('to' is the only difference).
   void route_to_many(const Element& stanza, const std::vector<Jid>& recipients);
 
@@ -75,6 +81,15 @@ class Router {
   // (offline storage, errors).
   void route_copy(const Element& stanza, const Jid& to);
 
+  // Requests the server sends (ModuleContext::send_iq) ----------------------------------
+  using ReplyHandler = std::function<void(Element reply)>;
+  std::string new_request_id();
+  // The result or error with this id from `responder` (to the host or an account) goes to
+  // `handler` instead of being dropped.
+  void expect_reply(std::string id, Jid responder, ReplyHandler handler);
+  // Takes the handler back (the request timed out); nullopt if the reply came first.
+  std::optional<ReplyHandler> take_reply_handler(const std::string& id);
+
  private:
   struct Entry {
     std::string resource;
@@ -88,7 +103,7 @@ class Router {
   };
 
   Shard& shard_of(const std::string& bare) const;
-  void route_to_domain(Element& stanza, module::Host& host);
+  void route_to_domain(Element& stanza, module::Host& host, const Jid& from);
   void route_to_account(Element& stanza, module::Host& host, const Jid& to, const Jid& from);
   void route_to_bare(Element& stanza, module::Host& host, const Jid& to, const Jid& from);
   void route_to_full(Element& stanza, module::Host& host, const Jid& to, const Jid& from);
@@ -96,6 +111,8 @@ class Router {
   void handle_unavailable_account(Element stanza, module::Host& host, const Jid& to, const Jid& from);
   void bounce(const Element& stanza, std::string_view condition);
   void deliver(const std::vector<std::shared_ptr<Session>>& sessions, const Element& stanza);
+  // Whether `iq` (a result or error) answers a request of ours: it went to its handler.
+  bool take_reply(Element& iq, const Jid& from);
 
   struct Component {
     boost::asio::any_io_executor strand;
@@ -107,6 +124,14 @@ class Router {
   storage::StorageThread& storage_;
   boost::asio::any_io_executor background_;
   mutable std::array<Shard, 64> shards_;
+
+  struct ExpectedReply {
+    Jid responder;
+    ReplyHandler handler;
+  };
+  std::mutex requests_mutex_;
+  std::unordered_map<std::string, ExpectedReply> requests_;  // by id
+  std::atomic<std::uint64_t> request_counter_{0};
 };
 
 }  // namespace xmppd::router

@@ -4,6 +4,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,9 +33,18 @@ class Session : public std::enable_shared_from_this<Session> {
   // Ends the stream with a stream error (account removed, shutdown, ...).
   virtual void end(std::string_view condition, std::string_view text) = 0;
 
+  // Holds back what the session is sent from now on until the returned hold (every copy,
+  // dropped on any thread) is gone. Call on executor(); see stanza_cause.hpp.
+  std::shared_ptr<void> hold_output();
+
   // Whether the router's table maps the JID to this session: set by the router, read from
   // any thread by whoever keeps the session to deliver to it later (an Audience).
   bool routed() const { return routed_.load(std::memory_order_acquire); }
+
+ protected:
+  // The session's side of hold_output(): opens a hold, and closes it (on executor()).
+  virtual std::uint64_t open_hold() = 0;
+  virtual void close_hold(std::uint64_t id) = 0;
 
  private:
   friend class Router;

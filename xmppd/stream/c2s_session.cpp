@@ -22,6 +22,8 @@
 #include "net/tls.hpp"
 #include "router/router.hpp"
 #include "storage/storage_thread.hpp"
+#include "router/stanza_cause.hpp"
+#include "stream/resumption_table.hpp"
 #include "stream/session_registry.hpp"
 #include "stream/stream_error.hpp"
 #include "xml/serializer.hpp"
@@ -77,7 +79,8 @@ C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, const asio
                  std::max(ctx.config.max_bytes_per_second, ctx.config.limits.max_stanza_bytes)),
       flushed_(transport_.socket().get_executor()),
       auth_timer_(transport_.socket().get_executor()),
-      quiet_timer_(transport_.socket().get_executor()) {}
+      quiet_timer_(transport_.socket().get_executor()),
+      liveness_timer_(transport_.socket().get_executor()) {}
 
 C2SSession::~C2SSession() = default;
 
@@ -146,7 +149,10 @@ asio::awaitable<void> C2SSession::run() {
   } catch (const std::exception& e) {
     log::debug("c2s: ", transport_.remote_address(), ": connection ended: ", e.what());
   }
-  finish();
+  // A connection that dropped (no stream close, no error of ours) with resumption enabled
+  // leaves its session behind for the client to resume.
+  if (bound_ && !closing_ && !sm_id_.empty()) hibernate();
+  else finish();
 }
 
 // A session that read nothing for a whole period gives its XML parser back (most of an idle
@@ -174,14 +180,18 @@ void C2SSession::watch_for_quiet(std::chrono::steady_clock::time_point due) {
 void C2SSession::finish() {
   auth_timer_.cancel();
   quiet_timer_.cancel();
+  liveness_timer_.cancel();
+  if (!sm_id_.empty()) ctx_.resumable.remove(std::exchange(sm_id_, {}));
   if (bound_) {
     ctx_.router.unbind(*this);
     SessionEvent event{jid_};
     host_->session_closed.run(event);
-    log::info("c2s: ", jid_.str(), " disconnected");
+    log::info("c2s: ", jid_.str(), hibernating_ ? " ended (not resumed in time)" : " disconnected");
   }
   bound_ = false;
   closing_ = true;
+  hibernating_ = false;
+  reroute_unacked();  // after unbind: nothing comes back here
   if (!writing_) transport_.close_gracefully(shared_from_this());
   ctx_.registry.remove(this);
 }
@@ -190,8 +200,20 @@ asio::awaitable<void> C2SSession::handle(xml::Event& event) {
   if (auto* open = std::get_if<xml::StreamOpen>(&event)) {
     on_stream_open(open->header);
   } else if (auto* stanza = std::get_if<xml::Stanza>(&event)) {
-    if (!bound_) co_await on_negotiation(stanza->element);
-    else on_stanza(stanza->element);
+    Element& element = stanza->element;
+    if (!bound_) {
+      co_await on_negotiation(element);
+    } else if (element.ns() == ns::kSm) {
+      on_sm(element);
+    } else if (element.ns() == ns::kCsi) {
+      on_csi(element);
+    } else {
+      {
+        router::StanzaCause cause(*this);  // storage writes it causes hold our later output
+        on_stanza(element);
+      }
+      if (sm_) sm_->count_handled();
+    }
   } else {
     // The client closed its stream: close ours and the connection.
     send_raw("</stream:stream>");
@@ -240,6 +262,8 @@ void C2SSession::send_features() {
   } else {
     features.add_child("bind", ns::kBind);
     features.add_child("session", ns::kSession).add_child("optional", ns::kSession);
+    if (ctx_.config.stream_management.enabled) features.add_child("sm", ns::kSm);
+    features.add_child("csi", ns::kCsi);
   }
   // Modules' features appear once the stream may authenticate (after STARTTLS if required).
   if (authenticated_ || sasl_)
@@ -264,6 +288,9 @@ asio::awaitable<void> C2SSession::on_negotiation(Element& element) {
       element.child("bind", ns::kBind)) {
     co_return on_bind(element);
   }
+  if (element.is("resume", ns::kSm) && ctx_.config.stream_management.enabled) co_return co_await on_resume(element);
+  // XEP-0198 §3: stream management is enabled after binding a resource, never before.
+  if (element.ns() == ns::kSm) co_return sm_failed("unexpected-request");
   stream_error("not-authorized");
 }
 
@@ -410,6 +437,7 @@ void C2SSession::on_bind(Element& iq) {
   send(reply);
   SessionEvent event{jid_};
   host_->session_bound.run(event);
+  watch_liveness();
 }
 
 // Established stream -------------------------------------------------------------------------
@@ -463,12 +491,16 @@ void C2SSession::on_broadcast_presence(Element& presence) {
     std::string text = presence.child_text("priority", ns::kClient);
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), priority);
     if (ec != std::errc() || ptr != text.data() + text.size()) priority = 0;
-    ctx_.router.set_presence(*this, true, std::clamp(priority, -128, 127));
+    available_ = true;
+    priority_ = std::clamp(priority, -128, 127);
   } else if (type == "unavailable") {
-    ctx_.router.set_presence(*this, false, 0);
+    available_ = false;
+    priority_ = 0;
   } else {
     return;  // subscription and probe types need a 'to'
   }
+  ctx_.router.set_presence(*this, available_, priority_);
+  if (!sm_id_.empty() && !ctx_.config.stream_management.keep_presence) last_presence_ = presence.str(ns::kClient);
   PresenceEvent event{jid_, presence};
   host_->presence_broadcast.run(event);
 }
@@ -476,36 +508,100 @@ void C2SSession::on_broadcast_presence(Element& presence) {
 // Output -------------------------------------------------------------------------------------
 
 void C2SSession::deliver(std::string_view head, const std::string& bytes) {
-  if (!bound_ || closing_) return;
+  if (resuming_) return arrived_while_resuming_.push_back(std::string(head).append(bytes));
+  if (!bound_) {
+    // Resumed elsewhere: what was already on its way here follows the session.
+    if (auto next = successor_.lock())
+      asio::post(next->executor(), [next, s = std::string(head).append(bytes)] { next->deliver({}, s); });
+    return;
+  }
+  if (closing_ && !sm_) return;
+  if (!direct_output()) return output_stanza(std::string(head).append(bytes), nullptr);
   out_.append(head);
-  send_raw(bytes);
+  out_.append(bytes);
+  queued();
 }
 
 void C2SSession::deliver(const Element& stanza) {
-  if (!bound_ || closing_) return;
+  if (resuming_ || !bound_ || (closing_ && !sm_) || !direct_output()) {
+    std::string bytes;
+    xml::serialize(stanza, bytes, ns::kClient);
+    return deliver({}, bytes);
+  }
   xml::serialize(stanza, out_, ns::kClient);
   queued();
 }
 
+void C2SSession::output_stanza(std::string bytes, const Element* parsed) {
+  if (inactive_) {
+    std::optional<Element> own;
+    if (!parsed && (own = Element::parse(bytes))) parsed = &*own;
+    if (parsed && CsiBuffer::can_wait(*parsed)) {
+      csi_.hold(std::move(bytes), *parsed);
+      if (csi_.size() < ctx_.config.csi_max_held) return;
+      bytes.clear();  // full: everything goes now
+    }
+    for (const std::string& held : csi_.take()) write_stanza(held);
+    if (bytes.empty()) return;
+  }
+  write_stanza(bytes);
+}
+
+void C2SSession::write_stanza(std::string_view bytes) {
+  if (sm_) {
+    sm_->sent(std::string(bytes), std::chrono::steady_clock::now());
+    if (sm_->unacked().size() > ctx_.config.stream_management.max_queue) {
+      log::info("c2s: ", jid_.str(), ": more than ", ctx_.config.stream_management.max_queue,
+                " unacknowledged stanzas ([c2s.stream_management] max_queue)");
+      if (hibernating_) return finish();
+      return stream_error("policy-violation", "Too many unacknowledged stanzas");
+    }
+  }
+  if (hibernating_ || closing_) return;
+  std::string& sink = fence_.sink(out_);
+  sink.append(bytes);
+  fence_.appended(bytes.size(), &sink == &out_);
+  queued();
+  if (sm_ && !ack_requested_ && sm_->unrequested() >= ctx_.config.stream_management.request_ack_every)
+    request_ack();
+}
+
+void C2SSession::close_hold(std::uint64_t id) {
+  if (fence_.release(id, out_) && !closing_ && !hibernating_) queued();
+}
+
 void C2SSession::replaced() {
   bound_ = false;  // the router already maps this JID to the newer session
+  if (hibernating_ || successor_.lock()) {
+    // Resumed by another stream: nothing to reroute; an open old connection is told why.
+    sm_.reset();
+    if (hibernating_) return finish();
+    return stream_error("conflict", "Resumed by a new connection");
+  }
   stream_error("conflict", "Replaced by a new connection");
 }
 
 void C2SSession::send(const Element& element) {
   if (closing_) return;
+  if (bound_ && !direct_output()) {
+    std::string bytes;
+    xml::serialize(element, bytes, ns::kClient);
+    return output_stanza(std::move(bytes), &element);
+  }
   xml::serialize(element, out_, ns::kClient);
   schedule_write();
 }
 
 void C2SSession::send_raw(std::string_view bytes) {
-  if (closing_) return;
-  out_.append(bytes);
+  if (closing_ || hibernating_) return;
+  std::string& sink = fence_.sink(out_);
+  sink.append(bytes);
+  fence_.appended(bytes.size(), &sink == &out_);
   queued();
 }
 
 void C2SSession::queued() {
-  if (out_.size() > ctx_.config.max_write_queue_bytes) {
+  if (out_.size() + fence_.waiting_bytes() > ctx_.config.max_write_queue_bytes) {
     log::warn("c2s: ", jid_.str(), ": client is not reading; closing");
     out_.clear();
     closing_ = true;
@@ -553,13 +649,16 @@ asio::awaitable<void> C2SSession::flush() {
 }
 
 void C2SSession::close_after_flush() {
+  fence_.release_all(out_);  // the stream ends: nothing more to wait for
   closing_ = true;
   if (!writing_) transport_.close_gracefully(shared_from_this());
 }
 
-void C2SSession::stream_error(std::string_view condition, std::string_view text) {
+void C2SSession::stream_error(std::string_view condition, std::string_view text, std::string_view application) {
   if (closing_) return;
-  send_raw(stream_error_bytes(condition, text, !header_sent_));
+  if (hibernating_) return finish();  // no connection to tell
+  fence_.release_all(out_);
+  send_raw(stream_error_bytes(condition, text, !header_sent_, application));
   header_sent_ = true;
   log::info("c2s: ", transport_.remote_address(), (bound_ ? " " + jid_.str() : std::string()),
             ": stream error ", condition);

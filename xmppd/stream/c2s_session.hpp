@@ -19,6 +19,9 @@
 #include "net/read_rate.hpp"
 #include "net/transport.hpp"
 #include "router/session.hpp"
+#include "stream/csi_buffer.hpp"
+#include "stream/output_fence.hpp"
+#include "stream/stream_management.hpp"
 #include "xml/stream_parser.hpp"
 
 namespace xmppd::config { struct Config; }
@@ -31,6 +34,7 @@ namespace xmppd::module { struct Host; }
 namespace xmppd::stream {
 
 class SessionRegistry;
+class ResumptionTable;
 
 // What a client stream needs from the server around it.
 struct C2SContext {
@@ -40,6 +44,7 @@ struct C2SContext {
   storage::StorageThread& storage;
   auth::AuthThrottle& throttle;
   SessionRegistry& registry;
+  ResumptionTable& resumable;
 };
 
 class C2SSession final : public router::Session {
@@ -51,7 +56,7 @@ class C2SSession final : public router::Session {
   // Runs the connection on its socket's executor until it closes.
   void start();
   // Ends the stream with a stream error (e.g. "system-shutdown"). Runs on executor().
-  void stream_error(std::string_view condition, std::string_view text = {});
+  void stream_error(std::string_view condition, std::string_view text = {}, std::string_view application = {});
 
   // router::Session
   const Jid& jid() const override { return jid_; }
@@ -61,7 +66,23 @@ class C2SSession final : public router::Session {
   void replaced() override;
   void end(std::string_view condition, std::string_view text) override { stream_error(condition, text); }
 
+ protected:
+  std::uint64_t open_hold() override { return fence_.hold(); }
+  void close_hold(std::uint64_t id) override;
+
  private:
+  // What a resumed session takes over from the one it resumes (XEP-0198 §5).
+  struct Handover {
+    bool handled_count_too_high = false;
+    std::uint32_t sent = 0;  // for the error text when it is too high
+    Jid jid;
+    StreamManagement sm;
+    std::string sm_id;
+    bool available = false;
+    int priority = 0;
+    std::string last_presence;
+  };
+
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<void> handle(xml::Event& event);
   void on_stream_open(const Element& header);
@@ -78,8 +99,26 @@ class C2SSession final : public router::Session {
   void on_stanza(Element& stanza);
   void on_broadcast_presence(Element& presence);
 
+  // Stream management (XEP-0198) and client state (XEP-0352).
+  void on_sm(const Element& nonza);
+  void on_csi(const Element& nonza);
+  boost::asio::awaitable<void> on_resume(const Element& resume);
+  std::optional<Handover> hand_over(const std::shared_ptr<C2SSession>& next, std::uint32_t h);
+  void sm_failed(std::string_view condition);
+  void handled_count_too_high(std::uint32_t h, std::uint32_t sent);
+  void request_ack();
+  void hibernate();
+  void reroute_unacked();
+  void watch_liveness();
+  void on_liveness_timer();
+
   void send(const Element& element);
   void send_raw(std::string_view bytes);
+  // A stanza for the client, serialized: through CSI, counted and kept by SM, then fenced.
+  void output_stanza(std::string bytes, const Element* parsed);
+  void write_stanza(std::string_view bytes);
+  // Whether a stanza may skip output_stanza (no SM, CSI or fence in the way).
+  bool direct_output() const { return !sm_ && !inactive_ && fence_.open(); }
   // After appending to out_: writes it, or drops a client that stopped reading.
   void queued();
   void schedule_write();
@@ -123,6 +162,31 @@ class C2SSession final : public router::Session {
   boost::asio::steady_timer quiet_timer_;
   std::chrono::steady_clock::time_point last_read_;
   bool quiet_watch_ = false;
+
+  // Durability: output waits for the storage writes the client's earlier stanzas caused.
+  OutputFence fence_;
+
+  // Stream management: set once the client enabled it.
+  std::optional<StreamManagement> sm_;
+  std::string sm_id_;               // non-empty: the session may be resumed with this id
+  bool hibernating_ = false;        // the connection is gone; stanzas wait in sm_
+  std::chrono::steady_clock::time_point hibernated_until_;
+  bool ack_requested_ = false;      // our <r/> has not been answered yet
+  bool resuming_ = false;           // a <resume/> is taking over another session
+  std::vector<std::string> arrived_while_resuming_;
+  std::weak_ptr<C2SSession> successor_;  // the session that resumed this one
+  bool available_ = false;          // as last broadcast, restored after a resumption
+  int priority_ = 0;
+  std::string last_presence_;       // kept while resumable and keep_presence is off
+
+  // Liveness: keepalive probes and SM ack requests by time share one timer.
+  boost::asio::steady_timer liveness_timer_;
+  std::chrono::steady_clock::time_point liveness_due_ = std::chrono::steady_clock::time_point::max();
+  std::optional<std::chrono::steady_clock::time_point> probe_sent_;
+
+  // Client state indication: while inactive, what can wait is held here.
+  bool inactive_ = false;
+  CsiBuffer csi_;
 };
 
 }  // namespace xmppd::stream

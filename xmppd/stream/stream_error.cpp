@@ -6,7 +6,8 @@
 
 namespace xmppd::stream {
 
-std::string stream_error_bytes(std::string_view condition, std::string_view text, bool open_stream_first) {
+std::string stream_error_bytes(std::string_view condition, std::string_view text, bool open_stream_first,
+                               std::string_view application) {
   std::string out;
   if (open_stream_first)
     out = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
@@ -17,6 +18,7 @@ std::string stream_error_bytes(std::string_view condition, std::string_view text
     xml::escape_text(text, out);
     out += "</text>";
   }
+  out.append(application);
   out += "</stream:error></stream:stream>";
   return out;
 }
