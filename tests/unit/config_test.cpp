@@ -94,7 +94,8 @@ TEST(Config, ShippedFileLoadsWithDefaults) {
   // The shipped file enables the standard modules; the built-in defaults enable none.
   EXPECT_EQ(c.modules, (std::vector<std::string>{"roster", "presence", "disco", "offline", "vcard", "private",
                                                 "blocking", "last", "register", "adhoc", "ping", "version",
-                                                "time", "muc", "http_upload", "proxy65"}));
+                                                "time", "muc", "http_upload", "proxy65", "carbons",
+                                                "push"}));
   EXPECT_TRUE(c.module_files.empty());
 }
 

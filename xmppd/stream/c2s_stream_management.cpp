@@ -25,6 +25,7 @@ namespace xmppd::stream {
 namespace {
 
 using clock = std::chrono::steady_clock;
+constexpr const char* kDelay = "urn:xmpp:delay";
 
 std::string random_sm_id() {
   unsigned char bytes[16];
@@ -231,6 +232,14 @@ void C2SSession::reroute_unacked() {
     std::string_view type = stanza->attr_or("type");
     if (stanza->name() == "message" && type != "error" && type != "groupchat" && type != "headline") {
       ++messages;
+      // XEP-0203: it reaches its reader late; a stamp from an earlier delay stays.
+      bool stamped = false;
+      for (const Element& n : stanza->nodes()) stamped |= n.is("delay", kDelay) && n.attr_or("from") == domain_;
+      if (!stamped) {
+        Element& delay = stanza->add_child("delay", kDelay);
+        delay.set_attr("from", domain_);
+        delay.set_attr("stamp", stanza::datetime());
+      }
       ctx_.router.reroute(std::move(*stanza));
     } else if (stanza->name() == "iq" && (type == "get" || type == "set")) {
       ctx_.router.route(stanza::error(*stanza, "recipient-unavailable"));
