@@ -207,5 +207,40 @@ TEST(Durability, KilledAtTheSmAckLosesNoneOf50) {
 }
 TEST(Durability, KilledAtThePingResultLosesNoneOf1000) { kill_at_reply(1000, false); }
 
+constexpr const char* kQuickKeepalive = "keepalive_interval = 1\nkeepalive_timeout = 1\n";
+
+TEST(Keepalive, AnIdleStreamThatDoesNotAnswerAPingIsClosed) {
+  TestServer server({}, kQuickKeepalive, kModules);
+  server.add_user("alice@localhost", "alice-pass");
+  server.add_user("bob@localhost", "bob-pass");
+  TestClient bob(server.starttls_port());  // answers: stays
+  std::string bob_jid = bob.login("bob", "bob-pass", "b");
+  TestClient alice(server.starttls_port());  // silent: dead
+  std::string jid = alice.login("alice", "alice-pass", "a");
+  Element ping = alice.next_named("iq", 3s);
+  EXPECT_EQ(ping.attr_or("type"), "get");
+  EXPECT_EQ(ping.attr_or("to"), jid);
+  EXPECT_TRUE(ping.child("ping", "urn:xmpp:ping")) << ping.str();
+  Element bobs = bob.next_named("iq", 3s);
+  bob.send("<iq type='result' id='" + std::string(bobs.attr_or("id")) + "' to='localhost'/>");
+  EXPECT_TRUE(alice.closed_within(3s));
+  server.wait_for_log("alice@localhost/a: no answer to a keepalive");
+  bob.send("<iq type='get' id='alive'><ping xmlns='urn:xmpp:ping'/></iq>");
+  Element reply = bob.next_named("iq");
+  while (reply.attr_or("id") == "keepalive") reply = bob.next_named("iq");  // asked again meanwhile
+  EXPECT_EQ(reply.attr_or("id"), "alive");
+}
+
+TEST(Keepalive, AStreamManagementStreamThatDoesNotAnswerHibernates) {
+  TestServer server({}, kQuickKeepalive, kModules);
+  server.add_user("alice@localhost", "alice-pass");
+  TestClient alice(server.starttls_port());
+  alice.login("alice", "alice-pass", "a");
+  alice.send(enable());
+  ASSERT_TRUE(alice.next().is("enabled", kSm));
+  EXPECT_TRUE(alice.next(3s).is("r", kSm));  // asked for an ack, never answered
+  server.wait_for_log("alice@localhost/a hibernated", 5s);
+}
+
 }  // namespace
 }  // namespace xmppd::test

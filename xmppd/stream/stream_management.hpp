@@ -15,6 +15,10 @@ class StreamManagement {
  public:
   using clock = std::chrono::steady_clock;
 
+  StreamManagement() = default;
+  // Both counters starting at `count` instead of 0: how tests reach the 2^32 wrap.
+  explicit StreamManagement(std::uint32_t count) : handled_(count), acked_(count), requested_at_(count) {}
+
   // Stanzas from the client, handled (XEP-0198 'h' of our <a/>), wrapping at 2^32.
   std::uint32_t handled() const { return handled_; }
   void count_handled() { ++handled_; }

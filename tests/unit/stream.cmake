@@ -1,0 +1,2 @@
+xmppd_unit_test(stream_test stream_test.cpp)
+target_link_libraries(stream_test PRIVATE xmppd_core)
