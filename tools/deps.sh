@@ -10,5 +10,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libboost1.81-dev libexpat1-dev libssl-dev libsasl2-dev libsasl2-modules \
   libsqlite3-dev libidn11-dev libtomlplusplus-dev \
   libgtest-dev googletest \
-  python3 python3-slixmpp python3-aiohttp libstrophe-dev openssl curl bc \
+  python3 python3-slixmpp python3-aiohttp libstrophe-dev openssl curl bc tmux profanity \
   clang libclang-rt-14-dev >/dev/null

@@ -12,6 +12,8 @@
 #include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
 
+#include "common/log.hpp"
+
 namespace {
 
 using xmppd::Element;
@@ -110,6 +112,7 @@ class CarbonsModule final : public xmppd::Module {
     if (payload->name() != "enable" && payload->name() != "disable")
       return ctx_->send(xmppd::stanza::error(iq, "bad-request"));
     enabled_.set(*from, payload->name() == "enable");
+    xmppd::log::debug("carbons: ", from->str(), ' ', payload->name(), 'd');
     ctx_->send(xmppd::stanza::iq_result(iq));
   }
 
