@@ -12,7 +12,9 @@
 #   MUC_SENDERS ["1 10"] (one run each, every sender with window 16; a room of its own per run)
 #   MUC_SECS [10]  OFFLINE ["100x100"] (receivers x messages, 10 senders)
 #   PRES_USERS [202]  PRES_CONTACTS [100] (presence broadcast to rosters; seeded in-band the first time)
-#   SCENARIOS ["idle idle-tls login storm throughput latency muc offline presence calibrate"]
+#   RESUME_N [10000] (stream management: sessions whose connections drop, then all resume at once)
+#   SCENARIOS ["idle idle-tls idle-sm login storm throughput throughput-sm latency muc offline presence
+#              resume calibrate"]
 #   SERVER_CPU [0]  GEN_CPU [1]
 #   (calibrate: throughput and latency at the highest LAT_RATES against bench/fakexmppd, a trivial
 #   mirror server, to show what the generator itself can do on this machine)
@@ -48,7 +50,7 @@ done
 if [ $quick = 1 ]; then  # a smoke run of a few seconds (CI)
   : "${ACCOUNTS:=40}" "${LOGIN_N:=40}" "${IDLE_N:=40}" "${IDLE_TLS_N:=20}" "${TP_CONFIGS:=10x16}" "${TP_SECS:=1}"
   : "${LAT_PAIRS:=10}" "${LAT_RATES:=500}" "${LAT_SECS:=1}" "${STORM_N:=40}" "${MUC_N:=20}" "${MUC_SECS:=1}"
-  : "${OFFLINE:=10x10}" "${PRES_USERS:=22}" "${PRES_CONTACTS:=10}"
+  : "${OFFLINE:=10x10}" "${PRES_USERS:=22}" "${PRES_CONTACTS:=10}" "${RESUME_N:=20}"
 fi
 ACCOUNTS=${ACCOUNTS:-1000} LOGIN_N=${LOGIN_N:-2000} IDLE_N=${IDLE_N:-5000} IDLE_TLS_N=${IDLE_TLS_N:-2000}
 TP_CONFIGS=${TP_CONFIGS:-"200x16 20x64"} TP_SECS=${TP_SECS:-10}
@@ -56,7 +58,8 @@ LAT_PAIRS=${LAT_PAIRS:-100} LAT_RATES=${LAT_RATES:-"1000 10000"} LAT_SECS=${LAT_
 STORM_N=${STORM_N:-2000} MUC_N=${MUC_N:-1000} MUC_SENDERS=${MUC_SENDERS:-"1 10"} MUC_SECS=${MUC_SECS:-10}
 OFFLINE=${OFFLINE:-100x100}
 PRES_USERS=${PRES_USERS:-202} PRES_CONTACTS=${PRES_CONTACTS:-100}
-SCENARIOS=${SCENARIOS:-"idle idle-tls login storm throughput latency muc offline presence calibrate"}
+RESUME_N=${RESUME_N:-10000}
+SCENARIOS=${SCENARIOS:-"idle idle-tls idle-sm login storm throughput throughput-sm latency muc offline presence resume calibrate"}
 SERVER_CPU=${SERVER_CPU:-0} GEN_CPU=${GEN_CPU:-1}
 cache_root=${XMPPBENCH_CACHE:-/tmp/xmppbench-cache}
 for p in ${TP_CONFIGS//x*([0-9])/} $LAT_PAIRS; do
@@ -194,6 +197,11 @@ for s in $SCENARIOS; do
     throughput) for t in $TP_CONFIGS; do
                   run "throughput-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" --duration "$TP_SECS"
                 done ;;
+    throughput-sm) t=${TP_CONFIGS%% *}  # stream management on every session, acks every 5 stanzas
+                   run "throughput-sm-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" \
+                     --duration "$TP_SECS" --sm ;;
+    idle-sm) run "idle-sm-$IDLE_N" --scenario idle --clients "$IDLE_N" --sm ;;
+    resume) run "resume-$RESUME_N" --scenario resume --clients "$RESUME_N" --concurrency "$RESUME_N" --sm ;;
     latency) for r in $LAT_RATES; do
                run "latency-$r" --scenario latency --pairs "$LAT_PAIRS" --rate "$r" --duration "$LAT_SECS"
              done ;;
@@ -237,6 +245,8 @@ for line in "${results[@]}"; do
              det="$(get stored) stored (accepted $(get accepted_per_s)/s), lost $(get lost)" ;;
     presence) fig="$(get deliveries_per_s) presences/s ($(get per_server_cpu_s))"
               det="$(get users) users x $(get contacts) contacts, seeding $(get seed_s) s, lost $(get lost)" ;;
+    resume) fig="$(get resumptions_per_s) resumptions/s ($(get per_server_cpu_s))"
+            det="$(get resumed)/$(get sessions) resumed, hibernated $(get kb_per_hibernated_session) KB, lost $(get lost)" ;;
     latency) fig="p99 $(get p99_ms) ms"
              det="p50 $(get p50_ms) p90 $(get p90_ms) max $(get max_ms) ms, lost $(get lost)" ;;
     *) fig="-"; det="-" ;;

@@ -79,6 +79,7 @@ struct Options {
   int payload = 0;         // extra body bytes per message
   int server_pid = 0;
   bool tls = false;
+  bool sm = false;         // stream management on every session: acks both ways every 5 stanzas
   std::string cache;       // SCRAM key cache file
   double timeout = 0;      // overall limit in seconds; 0: derived from the scenario
   std::string label;
@@ -93,18 +94,20 @@ struct Options {
 [[noreturn]] void usage(const char* msg = nullptr) {
   if (msg) std::cerr << "xmppbench: " << msg << "\n";
   std::cerr <<
-      "usage: xmppbench --scenario login|idle|throughput|latency|muc|offline|presence|prime|register [options]\n"
+      "usage: xmppbench --scenario login|idle|throughput|latency|muc|offline|presence|resume|prime|register [options]\n"
       "  --host A (127.0.0.1; loopback only)  --port P (5222)  --domain D (localhost)\n"
       "  --user-prefix S (bench)  --password P (benchpass)  --accounts N (default: one per connection)\n"
       "  --clients N (1000)  --concurrency C (100 logins in flight)  --sources S (16: 127.0.0.2..)\n"
       "  --pairs P (100)  --window K (16)  --rate R msg/s (1000)  --duration D s (10)  --warmup W s (1)\n"
       "  --payload BYTES (0)  --settle S (2)  --hold S (0)\n"
       "  --server-pid PID (sample its CPU and RSS)  --tls (STARTTLS + PLAIN instead of SCRAM-SHA-1)\n"
+      "  --sm (XEP-0198 on every session: answers the server's <r/>, asks for an ack every 5 sent)\n"
       "  --cache FILE (SCRAM key cache)  --timeout S (overall limit)  --label TEXT\n"
       "  --mech SCRAM-SHA-1|PLAIN (plaintext login mechanism)\n"
       "  muc: --clients N occupants  --senders S (1)  --window K  --room JID (bench@conference.<domain>)\n"
       "  offline: --clients R receivers  --senders S (1)  --messages M per receiver (50); accounts R.. send\n"
-      "  presence: --clients N  --contacts C (100; groups of C+1 mutual contacts)  --rounds K (5)\n";
+      "  presence: --clients N  --contacts C (100; groups of C+1 mutual contacts)  --rounds K (5)\n"
+      "  resume: --clients N sessions (with --sm) drop their connections, get a message each, resume\n";
   std::exit(2);
 }
 
@@ -143,6 +146,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--payload") o.payload = static_cast<int>(num());
     else if (a == "--server-pid") o.server_pid = static_cast<int>(num());
     else if (a == "--tls") o.tls = true;
+    else if (a == "--sm") o.sm = true;
     else if (a == "--cache") o.cache = val();
     else if (a == "--timeout") o.timeout = num();
     else if (a == "--label") o.label = val();
@@ -155,7 +159,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "-h" || a == "--help") usage();
     else usage(("unknown option " + std::string(a)).c_str());
   }
-  static const char* scenarios[] = {"login", "idle",     "throughput", "latency", "muc",
+  static const char* scenarios[] = {"login", "idle",     "throughput", "latency", "muc", "resume",
                                     "offline", "presence", "prime",      "register"};
   if (std::find_if(std::begin(scenarios), std::end(scenarios), [&](const char* s) { return o.scenario == s; }) ==
       std::end(scenarios))
@@ -258,6 +262,11 @@ struct Conn {
   // Scenario state.
   bool joined = false;    // muc: our own occupant presence (status 110) arrived
   int roster_both = -1;   // presence: roster items with subscription 'both' (-1: no answer yet)
+  // Stream management (--sm): stanzas handled, and sent since our last <r/>.
+  std::uint32_t sm_handled = 0;
+  int sm_unrequested = 0;
+  std::string sm_id;      // resumable stream's id; set on a connection that resumes instead of binding
+  bool resuming = false;
 };
 
 // Value of attribute `name` in the start tag of `el` (either quote); empty when absent.
@@ -557,6 +566,11 @@ class Bench {
     send_now(c, header_);
     co_await expect_header(c);
     co_await expect(c, "<stream:features");
+    if (c.resuming) {  // XEP-0198 §5: the previous session, instead of a new one
+      send_now(c, "<resume xmlns='urn:xmpp:sm:3' previd='" + c.sm_id + "' h='" + std::to_string(c.sm_handled) + "'/>");
+      co_await expect(c, "<resumed");
+      co_return;
+    }
     send_now(c, "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r" +
                     std::to_string(c.idx) + "</resource></bind></iq>");
     std::string bound = co_await expect(c, "<iq");
@@ -564,6 +578,10 @@ class Bench {
       throw std::runtime_error("bind failed: " + bound.substr(0, 300));
     c.jid = std::string(child_text(bound, "<jid>", "</jid>"));
     if (c.jid.empty()) throw std::runtime_error("bind result without a jid");
+    if (opt_.sm) {
+      send_now(c, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+      c.sm_id = std::string(attr(co_await expect(c, "<enabled"), "id"));
+    }
     send_now(c, "<presence/>");
   }
 
@@ -596,7 +614,9 @@ class Bench {
         std::string_view v;
         for (Ev e; (e = next_event(c, v)) != Ev::None;) {
           if (e == Ev::End) throw std::runtime_error("stream closed");
-          if (e == Ev::Element) on_element(c, v);
+          if (e != Ev::Element) continue;
+          if (opt_.sm && on_stream_management(c, v)) continue;
+          on_element(c, v);
         }
         flush_dirty();
         co_await read_more(c);
@@ -677,12 +697,34 @@ class Bench {
     o.append("<message type='chat' to='").append(r.jid).append("'><body>").append(a, pa).append(" ").append(b, pb);
     if (!payload_.empty()) o.append(payload_);
     o.append("</body></message>");
+    sm_sent(s);
     if (!s.dirty) {
       s.dirty = true;
       dirty_.push_back(&s);
     }
     ++sent_;
     ++outstanding_[pair];
+  }
+
+  // XEP-0198 as a client does it: count what arrives, answer <r/>, ignore <a/>. True for
+  // a nonza (nothing more to do with it).
+  bool on_stream_management(Conn& c, std::string_view el) {
+    if (el.starts_with("<r ") || el.starts_with("<r/")) {
+      char h[16];
+      auto* e = std::to_chars(h, h + sizeof h, c.sm_handled).ptr;
+      queue(c, std::string("<a xmlns='urn:xmpp:sm:3' h='").append(h, e).append("'/>"));
+      return true;
+    }
+    if (el.starts_with("<a ")) return true;
+    ++c.sm_handled;
+    return false;
+  }
+
+  // After queueing a stanza on `c`: every 5th is followed by a request for an ack.
+  void sm_sent(Conn& c) {
+    if (!opt_.sm || ++c.sm_unrequested < 5) return;
+    c.sm_unrequested = 0;
+    c.out.append("<r xmlns='urn:xmpp:sm:3'/>");
   }
 
   void on_element(Conn& c, std::string_view el) {
@@ -692,7 +734,74 @@ class Bench {
       case 'm': return on_muc(c, el);
       case 'o': return on_offline(c, el);
       case 'p': return on_presence(c, el);
+      case 'r': return on_resumed_message(c, el);
     }
+  }
+
+  // Resumption storm --------------------------------------------------------------------------
+
+  // Receivers 0..N-1 enable resumable stream management and lose their connections; the
+  // sender (connection N) sends each of them one message while they are away; then all of
+  // them resume at once and must each get their message, once.
+  awaitable<void> run_resume(Clock::time_point limit, long rss0) {
+    const int receivers = opt_.clients;
+    if (ready_ < receivers + 1) {
+      result(" error=not_all_logged_in");
+      co_return;
+    }
+    co_await sleep_for(200ms);  // the initial presences (and their echoes, counted in sm_handled) settle
+    const long rss_live = opt_.server_pid ? rss_kb(opt_.server_pid).value_or(-1) : -1;
+    for (int i = 0; i < receivers; ++i) {
+      Conn& c = *conns_[static_cast<size_t>(i)];
+      c.ready = false;  // not counted as dropped: we cut it
+      boost::system::error_code ec;
+      c.sock.shutdown(tcp::socket::shutdown_both, ec);
+      close(c);
+    }
+    Conn& sender = *conns_[static_cast<size_t>(receivers)];
+    for (int i = 0; i < receivers; ++i) {
+      const Conn& c = *conns_[static_cast<size_t>(i)];
+      queue(sender, "<message type='chat' to='" + c.jid + "'><body>resume " + std::to_string(i) + "</body></message>");
+      ++sent_;
+    }
+    flush_dirty();
+    co_await sleep_for(std::chrono::milliseconds(static_cast<long long>(opt_.settle * 1000)));
+    const long rss_hibernated = opt_.server_pid ? rss_kb(opt_.server_pid).value_or(-1) : -1;
+
+    for (int i = 0; i < receivers; ++i) {  // fresh connections for the same sessions
+      const Conn& old = *conns_[static_cast<size_t>(i)];
+      auto c = std::make_unique<Conn>(io_);
+      c->idx = old.idx;
+      c->user = old.user;
+      c->jid = old.jid;
+      c->sm_id = old.sm_id;
+      c->sm_handled = old.sm_handled;
+      c->resuming = true;
+      conns_.push_back(std::move(c));
+    }
+    const CpuMark m0 = cpu_mark(opt_.server_pid);
+    const auto took = co_await login_range(receivers + 1, receivers, limit);
+    const CpuMark m1 = cpu_mark(opt_.server_pid);
+    const int resumed = ready_ - (receivers + 1);
+    co_await wait_quiet(received_, 2s, limit, std::uint64_t(receivers));
+    const double s = seconds(took);
+    const double rate = s > 0 ? resumed / s : 0;
+    auto per = [&](long after, long before) { return after >= 0 && before >= 0 ? double(after - before) / receivers : -1; };
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  " sessions=%d resumed=%d resume_s=%.3f resumptions_per_s=%.0f delivered=%llu lost=%llu "
+                  "kb_per_live_session=%.2f kb_per_hibernated_session=%.2f",
+                  receivers, resumed, s, rate, (unsigned long long)received_,
+                  (unsigned long long)(std::uint64_t(receivers) - std::min<std::uint64_t>(received_, receivers)),
+                  per(rss_live, rss0), per(rss_hibernated, rss0));
+    result(buf + cpu_fields(cpu_between(m0, m1), rate));
+    if (resumed < receivers || received_ != std::uint64_t(receivers)) exit_code_ = 1;
+  }
+
+  void on_resumed_message(Conn& c, std::string_view el) {
+    if (!c.resuming || !el.starts_with("<message")) return;
+    if (body_text(el) == "resume " + std::to_string(c.idx)) ++received_;
+    else ++misdelivered_;
   }
 
   void on_pair_message(Conn& c, std::string_view el) {
@@ -1099,9 +1208,10 @@ class Bench {
       shutdown();
     });
     scenario_ = s == "latency" ? 'l' : s == "throughput" ? 't' : s == "muc" ? 'm' : s == "offline" ? 'o'
-              : s == "presence" ? 'p' : 's';
+              : s == "presence" ? 'p' : s == "resume" ? 'r' : 's';
     const bool messages = scenario_ == 'l' || scenario_ == 't';
-    const int n = messages ? 2 * opt_.pairs : scenario_ == 'o' ? opt_.clients + opt_.senders : opt_.clients;
+    const int n = messages ? 2 * opt_.pairs : scenario_ == 'o' ? opt_.clients + opt_.senders
+                : scenario_ == 'r' ? opt_.clients + 1 : opt_.clients;
     {
       rlimit rl{};
       getrlimit(RLIMIT_NOFILE, &rl);
@@ -1153,6 +1263,8 @@ class Bench {
       co_await run_muc(limit);
     } else if (scenario_ == 'p') {
       co_await run_presence(limit);
+    } else if (scenario_ == 'r') {
+      co_await run_resume(limit, rss0);
     } else {
       co_await run_messages(limit);
     }

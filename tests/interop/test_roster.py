@@ -35,8 +35,10 @@ else:
 class ImClient(slixmpp.ClientXMPP):
     """A slixmpp client that queues what it receives; subscriptions are never automatic."""
 
-    def __init__(self, jid, password, ca_file, request_roster=True, available=True):
+    def __init__(self, jid, password, ca_file, request_roster=True, available=True, plugins=()):
         super().__init__(jid, password)
+        for plugin in plugins:
+            self.register_plugin(plugin)
         self.ca_certs = ca_file
         self.use_ipv6 = False
         self.use_aiodns = False

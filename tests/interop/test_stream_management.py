@@ -10,6 +10,7 @@ import asyncio
 import unittest
 
 import harness
+from test_presence import SubscriptionTestCase
 from test_slixmpp import ALICE, BOB, Client, SlixmppTestCase
 
 DELAY = "{urn:xmpp:delay}delay"
@@ -135,6 +136,27 @@ class Resumption(StreamManagementTestCase):
             self.assertIsNotNone(m.xml.find(DELAY), m)
         alice.send_message(mto="bob@localhost", mbody="live", mtype="chat")
         self.assertEqual((await bob2.receive())["body"], "live")
+
+
+class HibernatedPresence(SubscriptionTestCase):
+    """With keep_presence = false, contacts see a hibernated session go and come back."""
+
+    extra_toml = "\n[c2s.stream_management]\nkeep_presence = false\n"
+
+    async def test_contacts_see_unavailable_while_hibernated_and_available_after_resumption(self):
+        alice = await self.login(ALICE, "desk")
+        bob = await self.login(BOB, "phone", plugins=("xep_0198",))
+        await self.subscribe(alice, bob)
+        await self.subscribe(bob, alice)
+        resumed = asyncio.Event()
+        bob.add_event_handler("session_resumed", lambda _: resumed.set())
+        since = self.server.log.mark()
+        bob.transport.abort()
+        await alice.expect_presence("unavailable", "bob@localhost/phone")
+        await asyncio.to_thread(self.server.log.wait_for, r"bob@localhost/phone hibernated", since=since)
+        bob.connect(("localhost", bob.default_port))
+        await asyncio.wait_for(resumed.wait(), harness.TIMEOUT)
+        await alice.expect_presence("available", "bob@localhost/phone")
 
 
 if __name__ == "__main__":

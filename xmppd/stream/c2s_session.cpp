@@ -516,6 +516,12 @@ void C2SSession::deliver(std::string_view head, const std::string& bytes) {
     return;
   }
   if (closing_ && !sm_) return;
+  if (sm_ && !closing_ && !hibernating_ && !inactive_ && fence_.open()) {
+    std::size_t from = out_.size();
+    out_.append(head);
+    out_.append(bytes);
+    return record_sent(std::string_view(out_).substr(from));
+  }
   if (!direct_output()) return output_stanza(std::string(head).append(bytes), nullptr);
   out_.append(head);
   out_.append(bytes);
@@ -523,13 +529,16 @@ void C2SSession::deliver(std::string_view head, const std::string& bytes) {
 }
 
 void C2SSession::deliver(const Element& stanza) {
-  if (resuming_ || !bound_ || (closing_ && !sm_) || !direct_output()) {
-    std::string bytes;
-    xml::serialize(stanza, bytes, ns::kClient);
-    return deliver({}, bytes);
+  if (!resuming_ && bound_ && !closing_ && !hibernating_ && !inactive_ && fence_.open()) {
+    // Serialized straight into the output; with stream management, kept from there too.
+    std::size_t from = out_.size();
+    xml::serialize(stanza, out_, ns::kClient);
+    if (sm_) return record_sent(std::string_view(out_).substr(from));
+    return queued();
   }
-  xml::serialize(stanza, out_, ns::kClient);
-  queued();
+  std::string bytes;
+  xml::serialize(stanza, bytes, ns::kClient);
+  deliver({}, bytes);
 }
 
 void C2SSession::output_stanza(std::string bytes, const Element* parsed) {
@@ -548,22 +557,28 @@ void C2SSession::output_stanza(std::string bytes, const Element* parsed) {
 }
 
 void C2SSession::write_stanza(std::string_view bytes) {
-  if (sm_) {
-    sm_->sent(std::string(bytes), std::chrono::steady_clock::now());
-    if (sm_->unacked().size() > ctx_.config.stream_management.max_queue) {
-      log::info("c2s: ", jid_.str(), ": more than ", ctx_.config.stream_management.max_queue,
-                " unacknowledged stanzas ([c2s.stream_management] max_queue)");
-      if (hibernating_) return finish();
-      return stream_error("policy-violation", "Too many unacknowledged stanzas");
-    }
+  if (!hibernating_ && !closing_) {
+    std::string& sink = fence_.sink(out_);
+    sink.append(bytes);
+    fence_.appended(bytes.size(), &sink == &out_);
+  }
+  if (sm_) return record_sent(bytes);
+  queued();
+}
+
+// With stream management, after a stanza was queued (or, with no connection, instead).
+void C2SSession::record_sent(std::string_view bytes) {
+  const auto& settings = ctx_.config.stream_management;
+  sm_->sent(bytes);
+  if (sm_->unacked_count() > settings.max_queue) {
+    log::info("c2s: ", jid_.str(), ": more than ", settings.max_queue,
+              " unacknowledged stanzas ([c2s.stream_management] max_queue)");
+    if (hibernating_) return finish();
+    return stream_error("policy-violation", "Too many unacknowledged stanzas");
   }
   if (hibernating_ || closing_) return;
-  std::string& sink = fence_.sink(out_);
-  sink.append(bytes);
-  fence_.appended(bytes.size(), &sink == &out_);
   queued();
-  if (sm_ && !ack_requested_ && sm_->unrequested() >= ctx_.config.stream_management.request_ack_every)
-    request_ack();
+  if (!ack_requested_ && sm_->unrequested() >= settings.request_ack_every) request_ack();
 }
 
 void C2SSession::close_hold(std::uint64_t id) {

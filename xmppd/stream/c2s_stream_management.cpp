@@ -6,6 +6,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <charconv>
 #include <stdexcept>
 
 #include <xmppd/namespaces.hpp>
@@ -63,7 +65,9 @@ void C2SSession::on_sm(const Element& nonza) {
     log::debug("c2s: ", jid_.str(), ": stream management enabled", sm_id_.empty() ? "" : " (resumable)");
   } else if (name == "r") {
     if (!sm_) return sm_failed("unexpected-request");
-    send_raw("<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(sm_->handled()) + "'/>");
+    char a[48] = "<a xmlns='urn:xmpp:sm:3' h='";
+    char* end = std::to_chars(a + 28, a + sizeof a - 3, sm_->handled()).ptr;
+    send_raw(std::string_view(a, std::size_t(std::copy_n("'/>", 3, end) - a)));
   } else if (name == "a") {
     if (!sm_) return sm_failed("unexpected-request");
     auto h = StreamManagement::parse_h(nonza.attr_or("h"));
@@ -117,7 +121,7 @@ void C2SSession::request_ack() {
 void C2SSession::hibernate() {
   const auto& settings = ctx_.config.stream_management;
   auto now = clock::now();
-  for (const std::string& held : csi_.take()) sm_->sent(held, now);  // they wait with the rest
+  for (const std::string& held : csi_.take()) sm_->sent(held);  // they wait with the rest
   inactive_ = false;
   std::string unsent;
   fence_.release_all(unsent);  // counted in sm_ already: sent again when resumed
@@ -129,7 +133,7 @@ void C2SSession::hibernate() {
   ack_requested_ = false;
   probe_sent_.reset();
   hibernated_until_ = now + settings.resume_timeout;
-  log::info("c2s: ", jid_.str(), " hibernated: connection lost with ", sm_->unacked().size(),
+  log::info("c2s: ", jid_.str(), " hibernated: connection lost with ", sm_->unacked_count(),
             " stanza(s) unacknowledged; resumable for ", settings.resume_timeout.count(), " s");
   if (!settings.keep_presence && available_) {
     Element unavailable("presence", ns::kClient);
@@ -176,12 +180,10 @@ asio::awaitable<void> C2SSession::on_resume(const Element& resume) {
   send_raw("<resumed xmlns='urn:xmpp:sm:3' previd='" + sm_id_ + "' h='" + std::to_string(sm_->handled()) + "'/>");
   // XEP-0198 §5: what the client has not acknowledged, again and in order, then what
   // arrived during the hand-over.
-  for (const std::string& stanza : sm_->unacked()) {
-    std::string& sink = fence_.sink(out_);
-    sink.append(stanza);
-    fence_.appended(stanza.size(), &sink == &out_);
-  }
-  std::size_t resent = sm_->unacked().size();
+  std::string& sink = fence_.sink(out_);
+  sink.append(sm_->unacked_bytes());
+  fence_.appended(sm_->unacked_bytes().size(), &sink == &out_);
+  std::size_t resent = sm_->unacked_count();
   queued();
   for (const std::string& stanza : std::exchange(arrived_while_resuming_, {})) write_stanza(stanza);
   log::info("c2s: ", transport_.remote_address(), " resumed ", jid_.str(), " (", resent, " stanza(s) sent again)");
@@ -191,7 +193,7 @@ asio::awaitable<void> C2SSession::on_resume(const Element& resume) {
   SessionEvent event{jid_};
   host_->session_resumed.run(event);
   watch_liveness();
-  if (!sm_->unacked().empty() && !ack_requested_) request_ack();
+  if (sm_->unacked_count() && !ack_requested_) request_ack();
 }
 
 std::optional<C2SSession::Handover> C2SSession::hand_over(const std::shared_ptr<C2SSession>& next, std::uint32_t h) {
@@ -202,7 +204,7 @@ std::optional<C2SSession::Handover> C2SSession::hand_over(const std::shared_ptr<
     refused.sent = sm_->sent_count();
     return refused;
   }
-  for (const std::string& held : csi_.take()) sm_->sent(held, clock::now());
+  for (const std::string& held : csi_.take()) sm_->sent(held);
   bool keep_presence = ctx_.config.stream_management.keep_presence;
   Handover state{false, 0, jid_, std::move(*sm_), sm_id_, available_, priority_, std::move(last_presence_)};
   sm_.reset();
@@ -219,7 +221,7 @@ std::optional<C2SSession::Handover> C2SSession::hand_over(const std::shared_ptr<
 
 void C2SSession::reroute_unacked() {
   if (!sm_) return;
-  std::deque<std::string> unacked = sm_->take_unacked();
+  std::vector<std::string> unacked = sm_->take_unacked();
   sm_.reset();
   if (unacked.empty()) return;
   // What the client may not have read is not lost (XEP-0198 §5 end): messages take the

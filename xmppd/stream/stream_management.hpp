@@ -4,10 +4,10 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xmppd::stream {
 
@@ -24,13 +24,16 @@ class StreamManagement {
   void count_handled() { ++handled_; }
 
   // A stanza was written (or queued while the socket is gone): kept until acknowledged.
-  void sent(std::string stanza, clock::time_point now);
-  std::uint32_t sent_count() const { return acked_ + std::uint32_t(unacked_.size()); }
-  const std::deque<std::string>& unacked() const { return unacked_; }
-  std::deque<std::string> take_unacked();
+  void sent(std::string_view stanza);
+  std::uint32_t sent_count() const { return acked_ + std::uint32_t(unacked_count()); }
+  std::size_t unacked_count() const { return ends_.size() - first_; }
+  // Every unacknowledged stanza, serialized, one after the other (what a resumption resends).
+  std::string_view unacked_bytes() const { return std::string_view(bytes_).substr(start()); }
+  // The unacknowledged stanzas one by one, leaving the queue empty (to route them again).
+  std::vector<std::string> take_unacked();
   // When the oldest unacknowledged stanza was sent (nullopt if none).
   std::optional<clock::time_point> oldest_unacked() const {
-    return unacked_.empty() ? std::nullopt : std::optional(oldest_);
+    return unacked_count() == 0 ? std::nullopt : std::optional(oldest_);
   }
 
   // The client's 'h': drops what it acknowledges. False if it acknowledges more than was
@@ -44,10 +47,16 @@ class StreamManagement {
   static std::optional<std::uint32_t> parse_h(std::string_view text);
 
  private:
+  std::size_t start() const { return first_ == 0 ? 0 : ends_[first_ - 1]; }
+
   std::uint32_t handled_ = 0;
   std::uint32_t acked_ = 0;         // the client's last 'h'
   std::uint32_t requested_at_ = 0;  // sent_count() at our last <r/>
-  std::deque<std::string> unacked_;
+  // The queue in one buffer (no allocation per stanza): stanza i ends at ends_[i]; the
+  // acknowledged ones before first_ are dropped in bulk once they are half the buffer.
+  std::string bytes_;
+  std::vector<std::size_t> ends_;
+  std::size_t first_ = 0;
   clock::time_point oldest_{};
 };
 
