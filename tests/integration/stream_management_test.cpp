@@ -154,6 +154,29 @@ TEST(StreamManagement, ResumesOnlyTheAccountsOwnSession) {
   EXPECT_EQ(back.next_named("message").attr_or("id"), "after");
 }
 
+TEST(StreamManagement, ANewBindOfAHibernatedResourceGetsItsQueue) {
+  TestServer server({}, {}, kModules);
+  server.add_user("alice@localhost", "alice-pass");
+  server.add_user("bob@localhost", "bob-pass");
+  {
+    TestClient bob(server.starttls_port());
+    bob.login("bob", "bob-pass", "phone");
+    bob.send(enable());
+    ASSERT_TRUE(bob.next().is("enabled", kSm));
+    ::shutdown(bob.fd(), SHUT_RDWR);
+  }
+  server.wait_for_log("bob@localhost/phone hibernated");
+  TestClient alice(server.starttls_port());
+  alice.login("alice", "alice-pass", "a");
+  alice.send(chat("bob@localhost/phone", "queued") + "<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>");
+  ASSERT_EQ(alice.next_named("iq").attr_or("id"), "p");
+  TestClient again(server.starttls_port());  // binds the same resource instead of resuming
+  again.login("bob", "bob-pass", "phone");
+  Element message = again.next_named("message");
+  EXPECT_EQ(message.attr_or("id"), "queued");
+  EXPECT_TRUE(message.child("delay", "urn:xmpp:delay")) << message.str();
+}
+
 // Issue 15's measurement: 50 messages to an offline contact, then a ping; the server is
 // killed the moment the ping's result arrives. All 50 must be stored.
 void kill_at_reply(TestServer& server, int count, bool with_sm);

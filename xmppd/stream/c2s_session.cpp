@@ -428,13 +428,14 @@ void C2SSession::on_bind(Element& iq) {
   jid_ = std::move(*jid);
   bound_ = true;
   auth_timer_.cancel();
-  ctx_.router.bind(shared_from_this());
-  log::info("c2s: ", transport_.remote_address(), " bound ", jid_.str());
-
+  // The result first: stanzas may reach the session from the moment the router knows it
+  // (a replaced session on this thread hands its queue over inside bind()).
   Element reply = stanza::iq_result(iq);
   reply.remove_attr("from");
   reply.add_child("bind", ns::kBind).add_child("jid", ns::kBind).add_text(jid_.str());
   send(reply);
+  ctx_.router.bind(shared_from_this());
+  log::info("c2s: ", transport_.remote_address(), " bound ", jid_.str());
   SessionEvent event{jid_};
   host_->session_bound.run(event);
   watch_liveness();
@@ -587,13 +588,11 @@ void C2SSession::close_hold(std::uint64_t id) {
 
 void C2SSession::replaced() {
   bound_ = false;  // the router already maps this JID to the newer session
-  if (hibernating_ || successor_.lock()) {
-    // Resumed by another stream: nothing to reroute; an open old connection is told why.
-    sm_.reset();
-    if (hibernating_) return finish();
-    return stream_error("conflict", "Resumed by a new connection");
-  }
-  stream_error("conflict", "Replaced by a new connection");
+  // Resumed by another stream, the queue went along (hand_over); replaced by a new bind of
+  // the same resource, what was not acknowledged goes to it (finish).
+  bool resumed = !successor_.expired();
+  if (hibernating_) return finish();
+  stream_error("conflict", resumed ? "Resumed by a new connection" : "Replaced by a new connection");
 }
 
 void C2SSession::send(const Element& element) {
