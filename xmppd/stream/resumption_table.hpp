@@ -13,30 +13,24 @@ class C2SSession;
 
 class ResumptionTable {
  public:
-  void add(const std::string& id, const std::string& account, const std::shared_ptr<C2SSession>& session) {
+  void add(const std::string& id, const std::shared_ptr<C2SSession>& session) {
     std::lock_guard lock(mutex_);
-    entries_[id] = Entry{account, session};
+    entries_[id] = session;
   }
   void remove(const std::string& id) {
     std::lock_guard lock(mutex_);
     entries_.erase(id);
   }
-  // The session with that id, if it belongs to `account` (bare JID): a client may only
-  // resume its own sessions, and cannot tell another account's id from an unknown one.
-  std::shared_ptr<C2SSession> find(const std::string& id, const std::string& account) const {
+  // The session with that id, if any. The caller checks that it is the client's own.
+  std::shared_ptr<C2SSession> find(const std::string& id) const {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(id);
-    if (it == entries_.end() || it->second.account != account) return nullptr;
-    return it->second.session.lock();
+    return it == entries_.end() ? nullptr : it->second.lock();
   }
 
  private:
-  struct Entry {
-    std::string account;
-    std::weak_ptr<C2SSession> session;
-  };
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::string, std::weak_ptr<C2SSession>> entries_;
 };
 
 }  // namespace xmppd::stream
