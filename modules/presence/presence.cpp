@@ -130,7 +130,8 @@ class PresenceModule final : public Module {
       Element stanza = e.stanza;
       stanza.set_attr("from", user.str());
       stanza.set_attr("to", contact.str());
-      ctx_->spawn(outbound_subscription(std::move(stanza), user, contact, *subscription));
+      // The user's later output waits for this roster write (a reply means it is done).
+      ctx_->spawn(outbound_subscription(std::move(stanza), user, contact, *subscription, ctx_->output_hold()));
       return HookResult::handled;
     }
     if (type.empty() || type == "unavailable") table_.directed(e.from, e.to.str(), type.empty());
@@ -161,7 +162,8 @@ class PresenceModule final : public Module {
 
   // Coroutines -------------------------------------------------------------------------
 
-  asio::awaitable<void> outbound_subscription(Element stanza, Jid user, Jid contact, SubscriptionType type) {
+  asio::awaitable<void> outbound_subscription(Element stanza, Jid user, Jid contact, SubscriptionType type,
+                                              std::shared_ptr<void> /*hold*/) {
     std::string contact_bare = contact.str();
     auto work = [user, contact_bare, type](storage::Storage& s) {
       return change_subscription(s, user, contact_bare, type, false, {});
