@@ -527,29 +527,29 @@ void C2SSession::deliver(std::string_view head, const std::string& bytes) {
     return;
   }
   if (closing_ && !sm_) return;
-  if (sm_ && !closing_ && !hibernating_ && !inactive_ && fence_.open()) {
-    std::size_t from = out_.size();
-    out_.append(head);
-    out_.append(bytes);
-    return record_sent(std::string_view(out_).substr(from));
-  }
-  if (!direct_output()) return output_stanza(std::string(head).append(bytes), nullptr);
+  if (!straight_to_output()) return output_stanza(std::string(head).append(bytes), nullptr);
+  std::size_t from = out_.size();
   out_.append(head);
   out_.append(bytes);
-  queued();
+  stanza_queued(from);
 }
 
 void C2SSession::deliver(const Element& stanza) {
-  if (!resuming_ && bound_ && !closing_ && !hibernating_ && !inactive_ && fence_.open()) {
-    // Serialized straight into the output; with stream management, kept from there too.
-    std::size_t from = out_.size();
-    xml::serialize(stanza, out_, ns::kClient);
-    if (sm_) return record_sent(std::string_view(out_).substr(from));
-    return queued();
+  if (!straight_to_output()) {
+    std::string bytes;
+    xml::serialize(stanza, bytes, ns::kClient);
+    if (bound_ && !resuming_ && !closing_) return output_stanza(std::move(bytes), &stanza);  // CSI needs no parse
+    return deliver({}, bytes);
   }
-  std::string bytes;
-  xml::serialize(stanza, bytes, ns::kClient);
-  deliver({}, bytes);
+  std::size_t from = out_.size();
+  xml::serialize(stanza, out_, ns::kClient);  // no copy on the way
+  stanza_queued(from);
+}
+
+// A stanza was appended to out_ at `from`: with stream management it is kept from there.
+void C2SSession::stanza_queued(std::size_t from) {
+  if (sm_) return record_sent(std::string_view(out_).substr(from));
+  queued();
 }
 
 void C2SSession::output_stanza(std::string bytes, const Element* parsed) {
@@ -568,13 +568,15 @@ void C2SSession::output_stanza(std::string bytes, const Element* parsed) {
 }
 
 void C2SSession::write_stanza(std::string_view bytes) {
-  if (!hibernating_ && !closing_) {
-    std::string& sink = fence_.sink(out_);
-    sink.append(bytes);
-    fence_.appended(bytes.size(), &sink == &out_);
-  }
+  if (!hibernating_ && !closing_) append_output(bytes);
   if (sm_) return record_sent(bytes);
   queued();
+}
+
+void C2SSession::append_output(std::string_view bytes) {
+  std::string& sink = fence_.sink(out_);
+  sink.append(bytes);
+  fence_.appended(bytes.size(), &sink == &out_);
 }
 
 // With stream management, after a stanza was queued (or, with no connection, instead).
@@ -608,20 +610,14 @@ void C2SSession::replaced() {
 
 void C2SSession::send(const Element& element) {
   if (closing_) return;
-  if (bound_ && !direct_output()) {
-    std::string bytes;
-    xml::serialize(element, bytes, ns::kClient);
-    return output_stanza(std::move(bytes), &element);
-  }
+  if (bound_) return deliver(element);  // a stanza like any other: counted, filtered, fenced
   xml::serialize(element, out_, ns::kClient);
   schedule_write();
 }
 
 void C2SSession::send_raw(std::string_view bytes) {
   if (closing_ || hibernating_) return;
-  std::string& sink = fence_.sink(out_);
-  sink.append(bytes);
-  fence_.appended(bytes.size(), &sink == &out_);
+  append_output(bytes);
   queued();
 }
 

@@ -117,9 +117,14 @@ class C2SSession final : public router::Session {
   // A stanza for the client, serialized: through CSI, counted and kept by SM, then fenced.
   void output_stanza(std::string bytes, const Element* parsed);
   void write_stanza(std::string_view bytes);
+  void stanza_queued(std::size_t from);
   void record_sent(std::string_view bytes);
-  // Whether a stanza may skip output_stanza (no SM, CSI or fence in the way).
-  bool direct_output() const { return !sm_ && !inactive_ && fence_.open(); }
+  // Appends to out_, or behind the fence while output is held.
+  void append_output(std::string_view bytes);
+  // Whether a stanza may be serialized straight into out_ (nothing holds it back).
+  bool straight_to_output() const {
+    return bound_ && !resuming_ && !closing_ && !hibernating_ && !inactive_ && fence_.open();
+  }
   // After appending to out_: writes it, or drops a client that stopped reading.
   void queued();
   void schedule_write();

@@ -183,9 +183,7 @@ asio::awaitable<void> C2SSession::on_resume(const Element& resume) {
   send_raw("<resumed xmlns='urn:xmpp:sm:3' previd='" + sm_id_ + "' h='" + std::to_string(sm_->handled()) + "'/>");
   // XEP-0198 §5: what the client has not acknowledged, again and in order, then what
   // arrived during the hand-over.
-  std::string& sink = fence_.sink(out_);
-  sink.append(sm_->unacked_bytes());
-  fence_.appended(sm_->unacked_bytes().size(), &sink == &out_);
+  append_output(sm_->unacked_bytes());
   std::size_t resent = sm_->unacked_count();
   queued();
   for (const std::string& stanza : std::exchange(arrived_while_resuming_, {})) write_stanza(stanza);
