@@ -90,13 +90,16 @@ class PushModule final : public xmppd::Module {
     std::lock_guard lock(mutex_);
     if (asleep) hibernated_.insert(session.str());
     else hibernated_.erase(session.str());
+    any_hibernated_.store(!hibernated_.empty(), std::memory_order_relaxed);
     return HookResult::pass;
   }
 
   bool all_hibernated(const Jid& account) {
+    // On every message: with no session hibernated anywhere (the usual case), no lock.
+    if (!any_hibernated_.load(std::memory_order_relaxed)) return false;
     std::vector<Jid> sessions = ctx_->sessions_of(account);
     std::lock_guard lock(mutex_);
-    if (sessions.empty() || hibernated_.empty()) return false;
+    if (sessions.empty()) return false;
     for (const Jid& s : sessions)
       if (!hibernated_.contains(s.str())) return false;
     return true;
@@ -190,6 +193,7 @@ class PushModule final : public xmppd::Module {
   std::atomic<std::int64_t> max_registrations_{10};
   std::mutex mutex_;  // guards the two below (hooks run on every network thread)
   std::set<std::string> hibernated_;                     // full JIDs
+  std::atomic<bool> any_hibernated_{false};
   std::unordered_map<std::string, std::size_t> pending_;  // messages announced since the user was last here
 };
 
