@@ -183,6 +183,17 @@ class ModuleContext {
   // remote-server-timeout error made here if nothing came back within `timeout`.
   virtual void send_iq(Element iq, std::function<void(const Element& reply)> on_reply,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
+
+  // Accounts -------------------------------------------------------------------------------
+  // Features served at every account's bare JID (the archive, PEP), for the account's own
+  // disco#info; and what every module of this host declared so.
+  virtual void add_account_feature(std::string ns) = 0;
+  virtual std::vector<std::string> account_features() const = 0;
+  // A stanza a local user's session sent, which an outgoing hook held back (returned
+  // handled) to check something first, goes on as if just sent: the outgoing hooks run on
+  // it again (the holding one must let it pass this time), then it is routed. 'from' is
+  // the session's full JID.
+  virtual void resubmit(Element stanza) = 0;
 };
 
 class Module {

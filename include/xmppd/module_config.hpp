@@ -2,6 +2,7 @@
 // validate as they read. Any key the module never asks for is reported as unknown.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,9 @@ class ModuleConfig {
   bool boolean(std::string_view key, bool fallback) const;
   std::string string(std::string_view key, std::string fallback) const;
   std::vector<std::string> strings(std::string_view key, std::vector<std::string> fallback) const;
+  // A length of time: a number with a unit ("90s", "30m", "12h", "7d", "2w", "1y") or
+  // "never" (returned as zero). Appended: existing members keep their places.
+  std::chrono::seconds duration(std::string_view key, std::chrono::seconds fallback) const;
 
   // Throws ModuleConfigError naming every key present that no accessor asked for.
   void check_no_unknown_keys() const;

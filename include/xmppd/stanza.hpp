@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,9 @@ bool may_reply_with_error(const Element& stanza);
 
 // XEP-0082 DateTime in UTC, e.g. "2026-11-22T07:28:19Z" (delay stamps, entity time).
 std::string datetime(std::chrono::system_clock::time_point when = std::chrono::system_clock::now());
+
+// Reads a XEP-0082 DateTime ("2026-12-01T21:00:00Z", with fractions of a second down to
+// microseconds and a zone offset allowed); nullopt if it is not one.
+std::optional<std::chrono::system_clock::time_point> parse_datetime(std::string_view text);
 
 }  // namespace xmppd::stanza

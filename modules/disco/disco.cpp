@@ -144,6 +144,7 @@ class DiscoModule final : public xmppd::Module {
     identity.set_attr("category", "account");
     identity.set_attr("type", "registered");
     query.add_child("feature", kInfo).set_attr("var", kInfo);
+    for (const std::string& f : ctx_->account_features()) query.add_child("feature", kInfo).set_attr("var", f);
     ctx_->send(std::move(reply));
   }
 

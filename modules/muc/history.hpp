@@ -27,9 +27,6 @@ struct HistoryRequest {
   static HistoryRequest parse(const xmppd::Element* history);
 };
 
-// XEP-0082 DateTime ("2026-12-01T21:00:00Z", fractions and offsets allowed).
-std::optional<Clock::time_point> parse_datetime(std::string_view text);
-
 class History {
  public:
   struct Entry {

@@ -4,4 +4,4 @@ xmppd_unit_test(muc_test muc_test.cpp
                 ${CMAKE_SOURCE_DIR}/modules/muc/history.cpp
                 ${CMAKE_SOURCE_DIR}/modules/muc/room_config.cpp)
 target_include_directories(muc_test PRIVATE ${CMAKE_SOURCE_DIR}/modules/muc ${CMAKE_SOURCE_DIR}/include)
-target_link_libraries(muc_test PRIVATE xmppd_xml)
+target_link_libraries(muc_test PRIVATE xmppd_common xmppd_xml)

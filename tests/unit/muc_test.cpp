@@ -1,5 +1,6 @@
 // The muc module's pure logic: which history a joining occupant gets, and the room
 // configuration form.
+#include <xmppd/stanza.hpp>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -91,17 +92,19 @@ TEST(HistoryParse, ReadsTheJoinElement) {
   EXPECT_FALSE(r.maxchars);  // malformed: no limit of that kind
   EXPECT_FALSE(r.seconds);
   ASSERT_TRUE(r.since);
-  EXPECT_EQ(r.since, muc::parse_datetime("2027-01-15T08:00:00Z"));
+  EXPECT_EQ(r.since, xmppd::stanza::parse_datetime("2027-01-15T08:00:00Z"));
 }
 
-TEST(HistoryParse, DateTimes) {
-  auto base = muc::parse_datetime("2027-01-15T08:00:00Z");
+TEST(DateTime, ParsesZonesAndFractions) {
+  auto base = xmppd::stanza::parse_datetime("2027-01-15T08:00:00Z");
   ASSERT_TRUE(base);
-  EXPECT_EQ(muc::parse_datetime("2027-01-15T09:30:00+01:30"), base);
-  EXPECT_EQ(muc::parse_datetime("2027-01-15T07:00:00.123-01:00"), base);
-  EXPECT_FALSE(muc::parse_datetime("2027-01-15 08:00:00Z"));
-  EXPECT_FALSE(muc::parse_datetime("yesterday"));
-  EXPECT_FALSE(muc::parse_datetime("2027-01-15T08:00:00"));  // no zone
+  EXPECT_EQ(xmppd::stanza::parse_datetime("2027-01-15T09:30:00+01:30"), base);
+  EXPECT_EQ(xmppd::stanza::parse_datetime("2027-01-15T07:00:00.123-01:00"), *base + std::chrono::milliseconds(123));
+  EXPECT_EQ(xmppd::stanza::parse_datetime("2027-01-15T08:00:00.000001Z"), *base + std::chrono::microseconds(1));
+  EXPECT_FALSE(xmppd::stanza::parse_datetime("2027-01-15T08:00:00.Z"));
+  EXPECT_FALSE(xmppd::stanza::parse_datetime("2027-01-15 08:00:00Z"));
+  EXPECT_FALSE(xmppd::stanza::parse_datetime("yesterday"));
+  EXPECT_FALSE(xmppd::stanza::parse_datetime("2027-01-15T08:00:00"));  // no zone
 }
 
 Element submitted(std::initializer_list<std::pair<std::string, std::string>> fields) {

@@ -3,6 +3,8 @@
 #include <xmppd/namespaces.hpp>
 
 #include <array>
+#include <charconv>
+#include <cstdint>
 #include <ctime>
 #include <string>
 #include <utility>
@@ -73,6 +75,54 @@ std::string datetime(std::chrono::system_clock::time_point when) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+namespace {
+std::optional<int> digits(std::string_view text) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+}  // namespace
+
+std::optional<std::chrono::system_clock::time_point> parse_datetime(std::string_view text) {
+  // CCYY-MM-DDThh:mm:ss[.sss](Z|(+|-)hh:mm)
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':')
+    return std::nullopt;
+  auto year = digits(text.substr(0, 4)), month = digits(text.substr(5, 2)), day = digits(text.substr(8, 2)),
+       hour = digits(text.substr(11, 2)), minute = digits(text.substr(14, 2)), second = digits(text.substr(17, 2));
+  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
+  std::string_view rest = text.substr(19);
+  std::chrono::microseconds fraction{0};
+  if (!rest.empty() && rest[0] == '.') {
+    std::size_t n = 1;
+    std::int64_t scale = 100000;
+    for (; n < rest.size() && rest[n] >= '0' && rest[n] <= '9'; ++n, scale /= 10)
+      fraction += std::chrono::microseconds((rest[n] - '0') * scale);
+    if (n == 1) return std::nullopt;
+    rest.remove_prefix(n);
+  }
+  int offset_minutes = 0;
+  if (rest == "Z") {
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    auto oh = digits(rest.substr(1, 2)), om = digits(rest.substr(4, 2));
+    if (!oh || !om) return std::nullopt;
+    offset_minutes = (rest[0] == '+' ? 1 : -1) * (*oh * 60 + *om);
+  } else {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = *year - 1900;
+  tm.tm_mon = *month - 1;
+  tm.tm_mday = *day;
+  tm.tm_hour = *hour;
+  tm.tm_min = *minute;
+  tm.tm_sec = *second;
+  std::time_t t = timegm(&tm);
+  if (t == -1) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(t) - std::chrono::minutes(offset_minutes) + fraction;
 }
 
 bool may_reply_with_error(const Element& stanza) { return stanza.attr_or("type") != "error"; }

@@ -62,6 +62,22 @@ void HostContext::add_feature(std::string ns) {
     host_.features.push_back(std::move(ns));
 }
 
+void HostContext::add_account_feature(std::string ns) {
+  if (std::find(host_.account_features.begin(), host_.account_features.end(), ns) == host_.account_features.end())
+    host_.account_features.push_back(std::move(ns));
+}
+
+void HostContext::resubmit(Element stanza) {
+  auto from = Jid::parse(stanza.attr_or("from"));
+  if (!from) return;
+  const std::string* to_attr = stanza.attr("to");
+  std::optional<Jid> to = (to_attr && !to_attr->empty()) ? Jid::parse(*to_attr) : from->bare();
+  if (!to) return router_.route(std::move(stanza));  // bounces jid-malformed
+  StanzaEvent event{stanza, *from, *to};
+  if (host_.outgoing.run(event) == HookResult::handled) return;
+  router_.route(std::move(stanza), *from, *to);
+}
+
 void HostContext::add_identity(std::string category, std::string type, std::string name) {
   Element identity("identity", "http://jabber.org/protocol/disco#info");
   identity.set_attr("category", std::move(category));

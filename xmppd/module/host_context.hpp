@@ -69,6 +69,9 @@ class HostContext final : public ModuleContext {
   void on_session_resumed(int priority, Hook<SessionEvent> h) override { host_.session_resumed.add(priority, std::move(h)); }
   void send_iq(Element iq, std::function<void(const Element& reply)> on_reply,
                std::chrono::milliseconds timeout) override;
+  void add_account_feature(std::string ns) override;
+  std::vector<std::string> account_features() const override { return host_.account_features; }
+  void resubmit(Element stanza) override;
 
  private:
   Host& host_;

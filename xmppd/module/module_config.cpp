@@ -2,6 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <charconv>
+#include <cstdint>
+#include <utility>
+
 namespace xmppd {
 
 ModuleConfig::ModuleConfig(std::shared_ptr<const toml::table> modules, std::string module, std::string file)
@@ -65,6 +69,26 @@ std::vector<std::string> ModuleConfig::strings(std::string_view key, std::vector
     out.push_back(*item.value<std::string>());
   }
   return out;
+}
+
+std::chrono::seconds ModuleConfig::duration(std::string_view key, std::chrono::seconds fallback) const {
+  const toml::node* node = lookup(key);
+  if (!node) return fallback;
+  const char* expected = "expected a duration such as \"30d\" (units s, m, h, d, w, y) or \"never\"";
+  if (!node->is_string()) fail(key, expected);
+  std::string text = *node->value<std::string>();
+  if (text == "never") return std::chrono::seconds(0);
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || n <= 0 || end + 1 != text.data() + text.size()) fail(key, expected);
+  static constexpr std::pair<char, std::int64_t> kUnits[] = {
+      {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}, {'y', 365 * 86400}};
+  for (auto [unit, seconds] : kUnits)
+    if (*end == unit) {
+      if (n > INT64_MAX / seconds / 1'000'000) fail(key, "too long");
+      return std::chrono::seconds(n * seconds);
+    }
+  fail(key, expected);
 }
 
 void ModuleConfig::check_no_unknown_keys() const {
