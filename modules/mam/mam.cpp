@@ -90,7 +90,8 @@ class MamModule final : public xmppd::Module {
     Element& m = e.stanza;
     if (m.name() != "message") return HookResult::pass;
     if (!resubmitting) strip_stanza_ids(m);  // a client's are forgeries (XEP-0359 §3.1)
-    if (m.attr_or("type") == "groupchat") return HookResult::pass;  // the room archives it
+    // Group chat is the room's to archive; errors and headlines are archived by nobody.
+    if (!one_to_one(m)) return HookResult::pass;
     if (const Element* retract = m.child("retract", kRetract); retract && !resubmitting) {
       check_retraction(m, e.from, std::string(retract->attr_or("id")));
       return HookResult::handled;
@@ -102,7 +103,7 @@ class MamModule final : public xmppd::Module {
 
   HookResult on_incoming(xmppd::StanzaEvent& e) {
     Element& m = e.stanza;
-    if (m.name() != "message" || m.attr_or("type") == "groupchat") return HookResult::pass;
+    if (m.name() != "message" || !one_to_one(m)) return HookResult::pass;
     std::string owner = e.to.bare_str();
     // Outgoing hooks removed every stanza-id a client sent: ours means the server delivers
     // again what it archived already (offline storage, a session that ended unacknowledged).
@@ -111,6 +112,11 @@ class MamModule final : public xmppd::Module {
       writer_->retract({owner, e.from.bare_str(), std::string(retract->attr_or("id")), false, std::nullopt, {}});
     archive(m, owner, e.from, e.from, e.from);
     return HookResult::pass;
+  }
+
+  static bool one_to_one(const Element& m) {
+    std::string_view type = m.attr_or("type", "normal");
+    return type == "chat" || type == "normal";
   }
 
   // Archives `m` in `owner`'s archive (the conversation with `with`) and stamps its id.

@@ -14,6 +14,7 @@
 #include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
 
+#include "archive_policy.hpp"
 #include "common/log.hpp"
 #include "offline_store.hpp"
 #include "storage/storage_thread.hpp"
@@ -93,6 +94,9 @@ class OfflineModule final : public xmppd::Module {
     std::int64_t max_messages;
     const char* refused = nullptr;  // set by the drain: the error condition if not stored
     std::shared_ptr<void> hold;     // the sender's later output waits for this write
+    std::string sender;             // bare JID
+    std::string message_id;
+    std::string retracts;           // see OfflineStore::NewMessage
   };
 
   // At most this many messages per transaction, so that none grows without bound.
@@ -116,8 +120,11 @@ class OfflineModule final : public xmppd::Module {
     bool schedule = false;
     {
       std::lock_guard lock(mutex_);
+      auto sender = Jid::parse(message.attr_or("from"));
+      const Element* retract = message.child("retract", archive::kRetract);
       queue_.push_back({std::move(to), stamped.str(xmppd::ns::kClient), message, max_messages_.load(), nullptr,
-                        ctx_->output_hold()});
+                        ctx_->output_hold(), sender ? sender->bare_str() : std::string(),
+                        archive::message_id(message), retract ? std::string(retract->attr_or("id")) : std::string()});
       schedule = !drain_scheduled_;
       drain_scheduled_ = true;
     }
@@ -158,7 +165,8 @@ class OfflineModule final : public xmppd::Module {
       rows.reserve(end - first);
       for (std::size_t i = first; i < end; ++i) {
         Pending& p = batch[i];
-        rows.push_back({p.to.node(), p.to.domain(), std::move(p.text), p.max_messages});
+        rows.push_back({p.to.node(), p.to.domain(), std::move(p.text), p.max_messages, p.sender, p.message_id,
+                        p.retracts});
       }
       try {
         std::vector<bool> stored = store_->add_all(rows);

@@ -19,6 +19,9 @@ const std::vector<std::string> kMigrations = {
          FOREIGN KEY(domain, username) REFERENCES accounts(domain, username) ON DELETE CASCADE
        );
        CREATE INDEX offline_messages_by_account ON offline_messages(domain, username, id);)",
+    // For XEP-0424 retraction: who sent a message and what it is called.
+    R"(ALTER TABLE offline_messages ADD COLUMN sender TEXT NOT NULL DEFAULT '';
+       ALTER TABLE offline_messages ADD COLUMN message_id TEXT NOT NULL DEFAULT '';)",
 };
 
 Database& migrated(Database& db) {
@@ -31,9 +34,12 @@ Database& migrated(Database& db) {
 OfflineStore::OfflineStore(Database& db)
     : db_(migrated(db)),
       count_(db, "SELECT COUNT(*) FROM offline_messages WHERE domain = ?1 AND username = ?2"),
-      insert_(db, "INSERT INTO offline_messages(domain, username, stored_at, stanza) VALUES(?1, ?2, ?3, ?4)"),
+      insert_(db, "INSERT INTO offline_messages(domain, username, stored_at, stanza, sender, message_id) "
+                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"),
       select_(db, "SELECT id, stanza FROM offline_messages WHERE domain = ?1 AND username = ?2 ORDER BY id"),
-      delete_(db, "DELETE FROM offline_messages WHERE domain = ?1 AND username = ?2 AND id <= ?3") {}
+      delete_(db, "DELETE FROM offline_messages WHERE domain = ?1 AND username = ?2 AND id <= ?3"),
+      retract_(db, "DELETE FROM offline_messages WHERE domain = ?1 AND username = ?2 AND sender = ?3 "
+                   "AND message_id = ?4") {}
 
 std::vector<bool> OfflineStore::add_all(const std::vector<NewMessage>& messages) {
   Database::Transaction tx(db_);
@@ -41,6 +47,10 @@ std::vector<bool> OfflineStore::add_all(const std::vector<NewMessage>& messages)
   std::vector<bool> stored;
   stored.reserve(messages.size());
   for (const NewMessage& m : messages) {
+    if (!m.retracts.empty()) {
+      xmppd::storage::StatementUse reset(retract_);
+      retract_.bind(1, m.domain).bind(2, m.user).bind(3, m.sender).bind(4, m.retracts).exec();
+    }
     {
       // Counted inside the transaction: the rows inserted above count against the quota.
       xmppd::storage::StatementUse reset(count_);
@@ -51,7 +61,8 @@ std::vector<bool> OfflineStore::add_all(const std::vector<NewMessage>& messages)
       }
     }
     xmppd::storage::StatementUse reset(insert_);
-    insert_.bind(1, m.domain).bind(2, m.user).bind(3, std::int64_t(now.count())).bind(4, m.stanza).exec();
+    insert_.bind(1, m.domain).bind(2, m.user).bind(3, std::int64_t(now.count())).bind(4, m.stanza);
+    insert_.bind(5, m.sender).bind(6, m.message_id).exec();
     stored.push_back(true);
   }
   tx.commit();

@@ -20,8 +20,12 @@ class OfflineStore {
     std::string domain;
     std::string stanza;
     std::int64_t max_messages;
+    std::string sender;      // bare JID
+    std::string message_id;  // what a retraction names it by (origin-id, else 'id')
+    std::string retracts;    // a XEP-0424 retraction: the message_id it takes back first
   };
-  // Appends the messages in order, in one transaction (one fsync for the lot), each unless
+  // Appends the messages in order (a retraction first removes the sender's message it
+  // names, if still stored), in one transaction (one fsync for the lot), each unless
   // its account already holds its max_messages, counting those of the batch stored before
   // it. Says which were stored. Throws, having stored none, if the transaction fails.
   std::vector<bool> add_all(const std::vector<NewMessage>& messages);
@@ -34,6 +38,7 @@ class OfflineStore {
   xmppd::storage::Statement insert_;
   xmppd::storage::Statement select_;
   xmppd::storage::Statement delete_;
+  xmppd::storage::Statement retract_;
 };
 
 }  // namespace offline
