@@ -19,6 +19,7 @@
 #include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
 
+#include "archive_answer.hpp"
 #include "archive_policy.hpp"
 #include "archive_query.hpp"
 #include "archive_store.hpp"
@@ -212,42 +213,13 @@ class MamModule final : public xmppd::Module {
     auto parsed = parse_request(payload, default_page_.load(), max_page_.load());
     if (auto* refusal = std::get_if<Refusal>(&parsed))
       return ctx_->send(stanza::error(iq, refusal->condition, refusal->text));
-    auto request = std::make_shared<Request>(std::move(std::get<Request>(parsed)));
+    Request* request = &std::get<Request>(parsed);
     request->query.archive = from.bare_str();
     if (request->with) {
       request->query.with_bare = request->with->bare_str();
       if (!request->with->is_bare()) request->query.with_resource = request->with->resource();
     }
-    struct Answer {
-      Page page;
-      bool unknown_id = false;
-      bool failed = true;
-    };
-    auto answer = std::make_shared<Answer>();
-    auto work = [request, answer](ArchiveStore& s) {
-      for (std::int64_t id : request->named_ids)
-        if (!s.contains(request->query.archive, id)) {
-          answer->unknown_id = true;
-          answer->failed = false;
-          return;
-        }
-      answer->page = s.query(request->query);
-      answer->failed = false;
-    };
-    auto done = [this, iq = std::move(iq), request, answer, to = from.str()] {
-      if (answer->failed) return ctx_->send(stanza::error(iq, "internal-server-error"));
-      if (answer->unknown_id) return ctx_->send(stanza::error(iq, "item-not-found", "no such message in the archive"));
-      send_page(iq, to, request->query.archive, *request, answer->page);
-    };
-    writer_->read({std::move(work), std::move(done)});
-  }
-
-  void send_page(const Element& iq, const std::string& to, const std::string& archive_jid, const Request& r,
-                 const Page& page) {
-    auto send_one = [&](const Found& f) { ctx_->send(result_message(to, archive_jid, r.queryid, f)); };
-    if (r.flip_page) std::for_each(page.items.rbegin(), page.items.rend(), send_one);
-    else std::for_each(page.items.begin(), page.items.end(), send_one);
-    ctx_->send(fin(iq, page, r.flip_page));
+    answer(*ctx_, *writer_, std::move(iq), std::move(*request));
   }
 
   // Preferences (XEP-0313 §6) ------------------------------------------------------------

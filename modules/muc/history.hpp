@@ -38,6 +38,11 @@ class History {
 
   void add(xmppd::Element message, Clock::time_point when);
   void clear() { entries_.clear(); }
+  // Forgets the messages `pred` picks (a retracted one).
+  template <class Pred>
+  void remove_if(Pred pred) {
+    std::erase_if(entries_, [&pred](const Entry& e) { return pred(e.message); });
+  }
   std::size_t size() const { return entries_.size(); }
 
   // The newest entries that fit every limit of the request, oldest first. maxchars counts

@@ -12,12 +12,16 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <variant>
 #include <string>
 
 #include <xmppd/module.hpp>
 #include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
 
+#include "archive_answer.hpp"
+#include "archive_policy.hpp"
+#include "archive_writer.hpp"
 #include "common/log.hpp"
 #include "muc_store.hpp"
 #include "room.hpp"
@@ -41,6 +45,12 @@ class MucModule final : public xmppd::Module, private RoomEnvironment {
     read_config(ctx.config());
     store_ = ctx.storage().call(
         [](xmppd::storage::Storage& s) { return std::make_shared<MucStore>(s.database()); });
+    archive_store_ = ctx.storage().call(
+        [](xmppd::storage::Storage& s) { return std::make_shared<archive::ArchiveStore>(s.database()); });
+    archive::IdClock::start_after(
+        ctx.storage().call([store = archive_store_](xmppd::storage::Storage&) { return store->max_id(); }));
+    archive_writer_ = std::make_unique<archive::ArchiveWriter>(ctx, archive_store_);
+    archive_writer_->set_max_messages(archive_max_messages_);
     restore_rooms();
     strand_ = ctx.add_component(service_.str(), [this](Element s, const Jid& from, const Jid& to) {
       on_stanza(std::move(s), from, to);
@@ -81,6 +91,9 @@ class MucModule final : public xmppd::Module, private RoomEnvironment {
     }
     limits_.max_occupants = c.integer("max_occupants", 10000, 1, 1'000'000);
     limits_.history_max_stanzas = std::size_t(c.integer("history_max_stanzas", 20, 0, 1000));
+    default_page_ = std::size_t(c.integer("archive_default_page_size", 50, 1, 10000));
+    max_page_ = std::size_t(c.integer("archive_max_page_size", 250, 1, 10000));
+    archive_max_messages_ = c.integer("archive_max_messages", 0, 0, INT64_MAX);
     defaults_.persistent = c.boolean("default_persistent", false);
     defaults_.public_room = c.boolean("default_public", true);
     defaults_.members_only = c.boolean("default_members_only", false);
@@ -104,10 +117,26 @@ class MucModule final : public xmppd::Module, private RoomEnvironment {
       config->max_occupants = std::min(config->max_occupants, limits_.max_occupants);
       auto room = std::make_unique<Room>(*jid, *config, limits_, environment());
       room->restore(stored);
+      if (room->archived()) room->restore_history(history_from_archive(*room));
       stored_.insert(stored.room);
       rooms_.emplace(stored.room, std::move(room));
     }
     xmppd::log::info("muc: ", service_.str(), " serves ", rooms_.size(), " persistent room(s)");
+  }
+
+  // The join history of a persistent room after a restart: the newest archived messages.
+  std::vector<History::Entry> history_from_archive(const Room& room) {
+    auto read = [store = archive_store_, jid = room.jid().str(), n = limits_.history_max_stanzas](
+                    xmppd::storage::Storage&) { return store->newest(jid, n); };
+    std::vector<History::Entry> entries;
+    for (const archive::Found& f : ctx_->storage().call(read)) {
+      auto message = Element::parse(f.stanza);
+      if (!message) continue;
+      archive::add_stanza_id(*message, room.jid().str(), archive::id_text(f.id));
+      auto when = Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::microseconds(f.id)));
+      entries.push_back({std::move(*message), when});
+    }
+    return entries;
   }
 
   template <class F>
@@ -226,8 +255,13 @@ class MucModule final : public xmppd::Module, private RoomEnvironment {
       if (reply) ctx_->send(std::move(*reply));
       return;
     }
-    if (snapshot) stored_.insert(name);
-    else stored_.erase(name);
+    if (snapshot) {
+      stored_.insert(name);
+    } else {
+      stored_.erase(name);
+      // Destroyed, or no longer persistent: its archive goes with it.
+      archive_writer_->read({[jid = room.jid().str()](archive::ArchiveStore& s) { s.remove_archive(jid); }, {}});
+    }
     // Coroutines on the strand start in order and the storage thread runs their writes in
     // that order, so the last change wins.
     asio::co_spawn(strand_, write(std::move(snapshot), name, std::move(reply)), [](std::exception_ptr e) {
@@ -238,6 +272,37 @@ class MucModule final : public xmppd::Module, private RoomEnvironment {
         xmppd::log::error("muc: ", ex.what());
       }
     });
+  }
+
+  std::string archive(const Room& room, const Element& message, const std::string& nick,
+                      const std::string& sender) override {
+    std::int64_t id = archive::IdClock::next();
+    archive_writer_->add({room.jid().str(), id, nick, "", sender, archive::message_id(message),
+                          message.str(xmppd::ns::kClient), archive::searchable_text(message), false, false});
+    return archive::id_text(id);
+  }
+
+  void query_archive(const Room& room, Element iq) override {
+    auto parsed = archive::parse_request(*iq.first_child(), default_page_, max_page_);
+    if (auto* refusal = std::get_if<archive::Refusal>(&parsed))
+      return ctx_->send(stanza::error(iq, refusal->condition, refusal->text));
+    auto& request = std::get<archive::Request>(parsed);
+    request.query.archive = room.jid().str();
+    // 'with' names an occupant JID of this room; the room's archive knows senders by nick.
+    if (request.with && request.with->bare() != room.jid()) return ctx_->send(stanza::error(iq, "bad-request", "'with' must be an occupant of this room"));
+    if (request.with && !request.with->is_bare()) request.query.with_bare = request.with->resource();
+    archive::answer(*ctx_, *archive_writer_, std::move(iq), std::move(request));
+  }
+
+  void retract(const Room& room, std::string id, std::string sender, std::optional<Element> detail,
+               std::function<void(Room&, archive::RetractOutcome)> done) override {
+    auto back_on_strand = [this, node = room.jid().node(), done = std::move(done)](archive::RetractOutcome outcome) {
+      asio::post(strand_, [this, node, done, outcome] {
+        if (auto it = rooms_.find(node); it != rooms_.end() && !stopped_) done(*it->second, outcome);
+      });
+    };
+    archive_writer_->retract({room.jid().str(), std::move(sender), std::move(id), true, std::move(detail),
+                              std::move(back_on_strand)});
   }
 
   asio::awaitable<void> write(std::optional<StoredRoom> snapshot, std::string name, std::optional<Element> reply) {
@@ -269,6 +334,10 @@ class MucModule final : public xmppd::Module, private RoomEnvironment {
   ServiceLimits limits_{};
   asio::any_io_executor strand_;
   std::shared_ptr<MucStore> store_;  // used on the storage thread only
+  std::shared_ptr<archive::ArchiveStore> archive_store_;  // likewise
+  std::unique_ptr<archive::ArchiveWriter> archive_writer_;
+  std::size_t default_page_ = 50, max_page_ = 250;  // archive query pages
+  std::int64_t archive_max_messages_ = 0;           // per room; 0: no limit
   std::map<std::string, std::unique_ptr<Room>> rooms_;  // by node
   std::set<std::string> stored_;                        // rooms with a row in the database
   bool stopped_ = false;                                // the server is shutting down

@@ -9,6 +9,8 @@
 #include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
 
+#include "archive_policy.hpp"
+
 namespace muc {
 namespace {
 
@@ -81,6 +83,10 @@ void Room::restore(const StoredRoom& stored) {
   subject_by_ = stored.subject_by;
   for (const auto& [jid, name] : stored.affiliations)
     if (auto a = affiliation_named(name); a && *a != Affiliation::none) affiliations_[jid] = *a;
+}
+
+void Room::restore_history(std::vector<History::Entry> entries) {
+  for (History::Entry& e : entries) history_.add(std::move(e.message), e.when);
 }
 
 StoredRoom Room::snapshot() const {
@@ -347,11 +353,25 @@ void Room::on_message(Element message, const Jid& from, const std::string& nick)
   env_.send(stanza::error(message, "bad-request"));
 }
 
-// §7.4, §8.1 (subject), §7.9.
-void Room::groupchat(Element message, const Jid& from) {
+// §7.4, §8.1 (subject), §7.9; XEP-0313 archive and XEP-0424 retraction.
+void Room::groupchat(Element message, const Jid& from, bool checked) {
   Occupant* o = find(from);
   if (!o) return env_.send(stanza::error(message, "not-acceptable"));
   if (o->role == Role::visitor) return env_.send(stanza::error(message, "forbidden"));
+  if (const Element* retract = message.child("retract", archive::kRetract); retract && !checked && archived()) {
+    // An occupant takes back only their own message: the archive knows whose it was.
+    std::string id(retract->attr_or("id"));
+    auto done = [message, from, id](Room& room, archive::RetractOutcome outcome) mutable {
+      if (outcome == archive::RetractOutcome::forbidden)
+        return room.env_.send(stanza::error(message, "forbidden", "that message was not sent by you"));
+      room.history_.remove_if([&](const Element& m) {
+        const Element* sid = archive::stanza_id(m, room.jid_.str());
+        return sid && sid->attr_or("id") == id;
+      });
+      room.groupchat(std::move(message), from, true);
+    };
+    return env_.retract(*this, id, from.bare_str(), std::nullopt, std::move(done));
+  }
   const Element* subject = message.child("subject", kClient);
   bool subject_change = subject && !message.child("body", kClient);
   if (subject_change) {
@@ -362,6 +382,9 @@ void Room::groupchat(Element message, const Jid& from) {
   }
   message.set_attr("from", occupant_jid(o->nick).str());
   message.remove_attr("to");
+  archive::strip_stanza_ids(message, jid_.str());  // the room's are the room's to give
+  if (archived() && archive::archivable(message, true))
+    archive::add_stanza_id(message, jid_.str(), env_.archive(*this, message, o->nick, from.bare_str()));
   broadcast_message(message);
   if (subject_change) {
     if (stored()) env_.persist(*this, std::nullopt);

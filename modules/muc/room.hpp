@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include <xmppd/jid.hpp>
 #include <xmppd/module.hpp>
 
+#include "archive_store.hpp"
 #include "history.hpp"
 #include "muc_store.hpp"
 #include "room_config.hpp"
@@ -54,6 +56,17 @@ class RoomEnvironment {
   // The room's durable state changed (or it was destroyed, or became temporary): write it
   // (or delete it), then send `reply`, if any, once that is on disk.
   virtual void persist(const Room& room, std::optional<xmppd::Element> reply) = 0;
+
+  // The room's archive (XEP-0313 at its JID). Archives a groupchat message as broadcast
+  // ('from' the sender's occupant JID) sent by `sender` (real bare JID); returns its id.
+  virtual std::string archive(const Room& room, const xmppd::Element& message, const std::string& nick,
+                              const std::string& sender) = 0;
+  virtual void query_archive(const Room& room, xmppd::Element iq) = 0;
+  // Replaces the archived message with room stanza-id `id` by a tombstone (`detail` goes
+  // in it) if `sender` sent it (empty: whoever did), then calls `done` on the strand with
+  // the room, if it still exists.
+  virtual void retract(const Room& room, std::string id, std::string sender, std::optional<xmppd::Element> detail,
+                       std::function<void(Room&, archive::RetractOutcome)> done) = 0;
 };
 
 struct ServiceLimits {
@@ -79,6 +92,9 @@ class Room {
   bool gone() const;
   // Durable state worth keeping: a configured persistent room that was not destroyed.
   bool stored() const { return config_.persistent && !locked_ && !destroyed_; }
+  bool archived() const { return config_.persistent && config_.enable_logging; }
+  // Join history read back from the archive after a restart, oldest first.
+  void restore_history(std::vector<History::Entry> entries);
   bool occupied_by(const xmppd::Jid& real) const { return nick_of_.contains(real); }
   std::size_t occupant_count() const { return occupants_.size(); }
   Affiliation affiliation_of(const xmppd::Jid& jid) const;
@@ -132,7 +148,10 @@ class Room {
   void remove(const std::string& nick, Notice notice);
 
   // Messages.
-  void groupchat(xmppd::Element message, const xmppd::Jid& from);
+  // `checked`: a retraction the archive has found to be the sender's own.
+  void groupchat(xmppd::Element message, const xmppd::Jid& from, bool checked = false);
+  void moderate(const xmppd::Element& iq, const xmppd::Jid& from);
+  void mam_iq(xmppd::Element iq, const xmppd::Jid& from);
   void private_message(xmppd::Element message, const xmppd::Jid& from, const std::string& nick);
   void invite_or_decline(const xmppd::Element& message, const xmppd::Jid& from);
 

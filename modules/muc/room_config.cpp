@@ -11,6 +11,7 @@ using xmppd::Element;
 constexpr const char* kName = "muc#roomconfig_roomname";
 constexpr const char* kDescription = "muc#roomconfig_roomdesc";
 constexpr const char* kPersistent = "muc#roomconfig_persistentroom";
+constexpr const char* kEnableLogging = "muc#roomconfig_enablelogging";
 constexpr const char* kPublic = "muc#roomconfig_publicroom";
 constexpr const char* kMembersOnly = "muc#roomconfig_membersonly";
 constexpr const char* kModerated = "muc#roomconfig_moderatedroom";
@@ -68,6 +69,7 @@ Element form_of(const RoomConfig& c, std::string type, bool with_labels) {
         std::to_string(c.max_occupants));
   flag(kChangeSubject, "Occupants may change the subject", c.occupants_change_subject);
   flag(kAllowInvites, "Occupants may invite others to a members-only room", c.occupants_invite);
+  flag(kEnableLogging, "Keep a message archive (persistent rooms)", c.enable_logging);
   return form;
 }
 
@@ -111,6 +113,7 @@ std::optional<RoomConfig> apply_config_form(const Element& form, RoomConfig c, s
     else if (var == kSecret) c.password = v;
     else if (var == kChangeSubject) ok = set_flag(c.occupants_change_subject);
     else if (var == kAllowInvites) ok = set_flag(c.occupants_invite);
+    else if (var == kEnableLogging) ok = set_flag(c.enable_logging);
     else if (var == kWhois) {
       ok = v == "anyone" || v == "moderators";
       c.non_anonymous = v == "anyone";

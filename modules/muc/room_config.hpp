@@ -26,6 +26,7 @@ struct RoomConfig {
   std::int64_t max_occupants = 0;
   bool occupants_change_subject = false;
   bool occupants_invite = false;  // in members-only rooms, not only admins may invite
+  bool enable_logging = true;     // a persistent room keeps an archive (XEP-0313 at its JID)
 
   friend bool operator==(const RoomConfig&, const RoomConfig&) = default;
 };

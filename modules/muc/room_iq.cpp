@@ -6,6 +6,8 @@
 #include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
 
+#include "archive_policy.hpp"
+
 #include "room.hpp"
 
 namespace muc {
@@ -39,7 +41,53 @@ void Room::on_iq(Element iq, const Jid& from, const std::string& nick) {
   if (type == "get" && payload->is("ping", kPing)) return env_.send(stanza::iq_result(iq));
   if (payload->name() == "query" && ns == kMucAdmin) return type == "get" ? admin_get(iq, from) : admin_set(iq, from);
   if (payload->name() == "query" && ns == kMucOwner) return type == "get" ? owner_get(iq, from) : owner_set(iq, from);
+  if (ns == archive::kMam && archived()) return mam_iq(std::move(iq), from);
+  if (type == "set" && payload->is("moderate", archive::kModerate) && archived()) return moderate(iq, from);
   env_.send(stanza::error(iq, "service-unavailable"));
+}
+
+// XEP-0313 at the room's JID: anyone may read an open room's archive, only members a
+// members-only room's.
+void Room::mam_iq(Element iq, const Jid& from) {
+  if (affiliation_of(from) == Affiliation::outcast ||
+      (config_.members_only && affiliation_of(from) < Affiliation::member))
+    return env_.send(stanza::error(iq, "forbidden"));
+  env_.query_archive(*this, std::move(iq));
+}
+
+// XEP-0425: a moderator retracts anyone's message; everyone is told, the archive keeps a
+// tombstone.
+void Room::moderate(const Element& iq, const Jid& from) {
+  Occupant* moderator = find(from);
+  if (!moderator || moderator->role != Role::moderator) return env_.send(stanza::error(iq, "forbidden"));
+  const Element& request = *iq.first_child();
+  std::string id(request.attr_or("id"));
+  if (id.empty() || !request.child("retract", archive::kRetract))
+    return env_.send(stanza::error(iq, "bad-request", "<moderate/> needs an id and a <retract/>"));
+  Element detail("detail", archive::kRetract);
+  detail.add_child("moderated", archive::kModerate).set_attr("by", occupant_jid(moderator->nick).str());
+  std::string reason = request.child_text("reason", archive::kModerate);
+  if (!reason.empty()) detail.add_child("reason", archive::kModerate).add_text(reason);
+  auto done = [iq, id, detail](Room& room, archive::RetractOutcome outcome) {
+    if (outcome == archive::RetractOutcome::not_found)
+      return room.env_.send(stanza::error(iq, "item-not-found", "no such message in the room's archive"));
+    room.history_.remove_if([&](const Element& m) {
+      const Element* sid = archive::stanza_id(m, room.jid_.str());
+      return sid && sid->attr_or("id") == id;
+    });
+    Element notice("message", kClient);
+    notice.set_attr("from", room.jid_.str());
+    notice.set_attr("type", "groupchat");
+    notice.set_attr("id", "moderate-" + id);
+    Element& retract = notice.add_child("retract", archive::kRetract);
+    retract.set_attr("id", id);
+    for (const Element& n : detail.nodes()) retract.add_child(n);
+    if (room.archived())
+      archive::add_stanza_id(notice, room.jid_.str(), room.env_.archive(room, notice, "", room.jid_.str()));
+    room.broadcast_message(notice);
+    room.env_.send(stanza::iq_result(iq));
+  };
+  env_.retract(*this, id, "", std::move(detail), std::move(done));
 }
 
 // IQs between occupants travel through the room, which puts occupant JIDs on both sides
@@ -86,6 +134,9 @@ void Room::disco_info(const Element& iq) {
   feature(config_.moderated ? "muc_moderated" : "muc_unmoderated");
   feature(config_.non_anonymous ? "muc_nonanonymous" : "muc_semianonymous");
   feature(config_.password_protected ? "muc_passwordprotected" : "muc_unsecured");
+  if (archived())
+    for (const char* f : {archive::kMam, archive::kMamExtended, archive::kStanzaIds, archive::kRetract, archive::kModerate})
+      feature(f);
   Element& form = query.add_child("x", kDataForms);
   form.set_attr("type", "result");
   auto field = [&form](std::string var, std::string value, std::string label) {

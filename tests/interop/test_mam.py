@@ -22,6 +22,7 @@ SID = "urn:xmpp:sid:0"
 RSM = "http://jabber.org/protocol/rsm"
 FORWARD = "urn:xmpp:forward:0"
 RETRACT = "urn:xmpp:message-retract:1"
+MODERATE_NS = "urn:xmpp:message-moderate:1"
 XDATA = "jabber:x:data"
 MODULES = 'modules = ["roster", "presence", "disco", "offline", "carbons", "mam"]\n'
 
