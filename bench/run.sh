@@ -13,8 +13,8 @@
 #   MUC_SECS [10]  OFFLINE ["100x100"] (receivers x messages, 10 senders)
 #   PRES_USERS [202]  PRES_CONTACTS [100] (presence broadcast to rosters; seeded in-band the first time)
 #   RESUME_N [10000] (stream management: sessions whose connections drop, then all resume at once)
-#   SCENARIOS ["idle idle-tls idle-sm login storm throughput throughput-sm latency muc offline presence
-#              resume calibrate"]
+#   SCENARIOS ["idle idle-tls idle-sm login storm throughput throughput-sm throughput-mam latency muc offline
+#              presence resume calibrate"] (throughput-mam: the first TP_CONFIGS run with the archive on)
 #   SERVER_CPU [0]  GEN_CPU [1]
 #   (calibrate: throughput and latency at the highest LAT_RATES against bench/fakexmppd, a trivial
 #   mirror server, to show what the generator itself can do on this machine)
@@ -59,7 +59,8 @@ STORM_N=${STORM_N:-2000} MUC_N=${MUC_N:-1000} MUC_SENDERS=${MUC_SENDERS:-"1 10"}
 OFFLINE=${OFFLINE:-100x100}
 PRES_USERS=${PRES_USERS:-202} PRES_CONTACTS=${PRES_CONTACTS:-100}
 RESUME_N=${RESUME_N:-10000}
-SCENARIOS=${SCENARIOS:-"idle idle-tls idle-sm login storm throughput throughput-sm latency muc offline presence resume calibrate"}
+SCENARIOS=${SCENARIOS:-"idle idle-tls idle-sm login storm throughput throughput-sm throughput-mam latency muc offline
+                         presence resume calibrate"}
 SERVER_CPU=${SERVER_CPU:-0} GEN_CPU=${GEN_CPU:-1}
 cache_root=${XMPPBENCH_CACHE:-/tmp/xmppbench-cache}
 for p in ${TP_CONFIGS//x*([0-9])/} $LAT_PAIRS; do
@@ -113,6 +114,12 @@ modules = ["roster", "presence", "offline", "disco", "ping", "muc"]
 max_messages = 100000
 EOF
 
+# The same server with the message archive on (throughput-mam).
+cfg_mam=$tmp/xmppd-mam.toml
+sed 's/^modules = \["roster", "presence", "offline", "disco", "ping", "muc"\]$/modules = ["roster", "presence", "offline", "disco", "ping", "muc", "mam"]/' \
+  "$cfg" > "$cfg_mam"
+grep -q '"mam"' "$cfg_mam" || { echo "run.sh: could not enable mam in $cfg_mam" >&2; exit 1; }
+
 # Accounts: from the cache, or created now (and cached).
 cache=$cache_root/accounts-$ACCOUNTS
 if [ $fresh = 1 ]; then rm -rf "$cache"; fi
@@ -131,11 +138,12 @@ else
        "($(echo "scale=1; $ACCOUNTS / ($end - $start)" | bc)/s)"
 fi
 
-start_server() {  # $1: log name; $2: "fake" for the calibration server
+start_server() {  # $1: log name; $2: "fake" for the calibration server, "mam" for the archive on
   if [ "${2:-}" = fake ]; then
     taskset -c "$SERVER_CPU" "$FAKEXMPPD" --port "$port" --seconds 300 > "$tmp/server-$1.log" 2>&1 &
   else
-    taskset -c "$SERVER_CPU" "$XMPPD" --config "$cfg" > "$tmp/server-$1.log" 2>&1 &
+    taskset -c "$SERVER_CPU" "$XMPPD" --config "$([ "${2:-}" = mam ] && echo "$cfg_mam" || echo "$cfg")" \
+      > "$tmp/server-$1.log" 2>&1 &
   fi
   server_pid=$!
   for _ in $(seq 1 100); do
@@ -172,7 +180,7 @@ fi
 results=()
 run() {  # $1: row name; rest: generator arguments. Each scenario gets a fresh server.
   local name=$1; shift
-  start_server "$name" "$([[ $name == calib* ]] && echo fake)"
+  start_server "$name" "$([[ $name == calib* ]] && echo fake; [[ $name == *-mam-* ]] && echo mam)"
   sleep 0.5
   local line
   line=$(bench --label "$name" "$@")
@@ -200,6 +208,9 @@ for s in $SCENARIOS; do
     throughput-sm) t=${TP_CONFIGS%% *}  # stream management on every session, acks every 5 stanzas
                    run "throughput-sm-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" \
                      --duration "$TP_SECS" --sm ;;
+    throughput-mam) t=${TP_CONFIGS%% *}  # every message archived twice (sender's and recipient's archive)
+                    run "throughput-mam-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" \
+                      --duration "$TP_SECS" ;;
     idle-sm) run "idle-sm-$IDLE_N" --scenario idle --clients "$IDLE_N" --sm ;;
     resume) run "resume-$RESUME_N" --scenario resume --clients "$RESUME_N" --concurrency "$RESUME_N" --sm ;;
     latency) for r in $LAT_RATES; do
