@@ -33,7 +33,16 @@ const std::vector<std::string> kMigrations = {
          default_mode TEXT NOT NULL,
          always TEXT NOT NULL,        -- bare JIDs, one per line
          never TEXT NOT NULL
-       );)",
+       );
+       -- Rows belong to accounts and rooms alike, so no foreign key: an account's archive
+       -- goes with the account, whoever deletes it (the server, xmppctl).
+       CREATE TRIGGER archive_account_deleted AFTER DELETE ON accounts BEGIN
+         INSERT INTO archive_text(archive_text, rowid, body) SELECT 'delete', id, body
+           FROM archive_messages WHERE archive = OLD.username || '@' || OLD.domain AND body IS NOT NULL;
+         DELETE FROM archive_messages WHERE archive = OLD.username || '@' || OLD.domain;
+         DELETE FROM archive_counts WHERE archive = OLD.username || '@' || OLD.domain;
+         DELETE FROM archive_preferences WHERE archive = OLD.username || '@' || OLD.domain;
+       END;)",
 };
 
 Database& migrated(Database& db) {

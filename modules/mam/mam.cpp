@@ -276,12 +276,10 @@ class MamModule final : public xmppd::Module {
 
   // Retention ------------------------------------------------------------------------------
 
-  void forget(std::string account) {
-    {
-      std::unique_lock lock(prefs_mutex_);
-      prefs_.erase(account);
-    }
-    writer_->read({[account](ArchiveStore& s) { s.remove_archive(account); }, {}});
+  // The archive itself went with the account's row (a trigger): only memory is left.
+  void forget(const std::string& account) {
+    std::unique_lock lock(prefs_mutex_);
+    prefs_.erase(account);
   }
 
   // Deletes what is older than expire_after, a chunk per storage task so that no other

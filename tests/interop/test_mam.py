@@ -8,12 +8,14 @@ Run from tests/interop/ with Debian's interpreter:
 
 import asyncio
 import datetime
+import subprocess
 import unittest
 import xml.etree.ElementTree as ET
 
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
+import harness
 from harness import TIMEOUT
 from test_slixmpp import ALICE, BOB, Client, SlixmppTestCase
 
@@ -261,6 +263,32 @@ class Archive(MamTestCase):
         await self.converse(alice, bob, 1)
         newest, _ = await alice.query(rsm={"max": "1", "before": ""})
         self.assertGreater(int(newest[0].get("id")), int(before[-1].get("id")))
+
+
+class Retention(MamTestCase):
+
+    async def test_quota_keeps_the_newest_and_deleted_accounts_leave_nothing(self):
+        server = self.start_server_with_users(extra_toml=MODULES + '\n[modules.mam]\nmax_messages = 3\n')
+        alice = await self.mam_login(server, "alice@localhost/desk", ALICE[1])
+        bob = await self.mam_login(server, "bob@localhost/home", BOB[1])
+        await self.converse(alice, bob, 5)
+        results, fin = await alice.query()
+        self.assertEqual(bodies(results), ["message 2", "message 3", "message 4"])
+        self.assertEqual(fin.xml.findtext(f"{{{MAM}}}fin/{{{RSM}}}set/{{{RSM}}}count"), "3")
+
+        # Bob's account is deleted (by xmppctl, beside the running server) and made again:
+        # the new account starts with an empty archive.
+        await self._close_quietly(bob)
+        deleted = subprocess.run([harness.xmppctl_binary(), "--config", server.config_path, "deluser",
+                                  "bob@localhost"], capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(deleted.returncode, 0, deleted.stderr)
+        server.add_user(*BOB)
+        bob = await self.mam_login(server, "bob@localhost/again", BOB[1])
+        fresh, _ = await bob.query()
+        self.assertEqual(fresh, [])
+        # Alice's copy of the conversation is hers, and stays.
+        still, _ = await alice.query()
+        self.assertEqual(len(still), 3)
 
 
 def retraction(client, to, message_id, mtype="chat"):
