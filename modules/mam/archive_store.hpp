@@ -1,5 +1,6 @@
-// The message archive tables, shared by every account and room archive: messages in
-// archive order, a full-text index of their bodies, per-archive counts and preferences.
+// The message archive tables, shared by every account and room archive: each message once
+// (a conversation between two local users is in both their archives, one copy), which
+// archives hold it, a full-text index of the bodies, per-archive counts and preferences.
 // Blocking: used on the storage thread only.
 #pragma once
 
@@ -25,6 +26,8 @@ struct Entry {
   std::string text;           // for full-text search; empty for none
   bool account = true;        // an account's archive: stored only while the account exists
   bool only_if_in_roster = false;  // ... and only if with_bare is in its roster
+  bool shares_content = false;  // the message itself is stored by an earlier entry with this id
+                                // (the sender's archive): this one only refers to it
 };
 
 // A search of one archive. Bounds are exclusive ids; the time bounds of a query are ids
@@ -79,7 +82,7 @@ class ArchiveStore {
   // The newest `n` messages, oldest first (a room's join history).
   std::vector<Found> newest(const std::string& archive, std::size_t n);
   void remove_archive(const std::string& archive);
-  // Deletes up to `limit` messages older than `id`; returns how many.
+  // Deletes up to `limit` entries and messages older than `id`; returns how many.
   std::int64_t expire_before(std::int64_t id, std::int64_t limit);
   std::int64_t max_id();
 
@@ -96,11 +99,18 @@ class ArchiveStore {
   std::vector<Stored> find(const std::string& archive, const std::string& message_id, bool by_stanza_id);
   void replace(std::int64_t id, const std::string& stanza);
   void trim(const std::string& archive, std::int64_t max_messages);
+  // Removes the entries of `archive` that `where` (SQL on entries `e`) picks, and the
+  // messages no other archive holds.
+  std::int64_t remove_entries(const std::string& archive, const std::string& where, std::int64_t limit);
+  // The entries listed in the temporary table archive_doomed go (see remove_entries).
+  void create_doomed();
+  std::int64_t remove_doomed();
 
   xmppd::storage::Database& db_;
-  xmppd::storage::Statement insert_account_;
-  xmppd::storage::Statement insert_if_in_roster_;
-  xmppd::storage::Statement insert_room_;
+  xmppd::storage::Statement insert_account_entry_;
+  xmppd::storage::Statement insert_entry_if_in_roster_;
+  xmppd::storage::Statement insert_room_entry_;
+  xmppd::storage::Statement insert_message_;
   xmppd::storage::Statement insert_text_;
   xmppd::storage::Statement bump_count_;
   xmppd::storage::Statement read_count_;

@@ -97,8 +97,7 @@ class MamModule final : public xmppd::Module {
       check_retraction(m, e.from, std::string(retract->attr_or("id")));
       return HookResult::handled;
     }
-    std::string owner = e.from.bare_str();
-    archive(m, owner, e.to, e.from, Jid(e.to));
+    archive(m, e.from.bare_str(), e.to, e.from, -1);
     return HookResult::pass;
   }
 
@@ -111,7 +110,12 @@ class MamModule final : public xmppd::Module {
     if (stanza_id(m, owner)) return HookResult::pass;
     if (const Element* retract = m.child("retract", kRetract); retract && e.from.bare() != e.to.bare())
       writer_->retract({owner, e.from.bare_str(), std::string(retract->attr_or("id")), false, std::nullopt, {}});
-    archive(m, owner, e.from, e.from, e.from);
+    // From a local user of this host, whose archive stored the message a moment ago (and
+    // stamped its id): this archive holds the same copy.
+    std::int64_t stored = -1;
+    if (e.from.domain() == ctx_->host())
+      if (const Element* sid = stanza_id(m, e.from.bare_str())) stored = parse_id(sid->attr_or("id"));
+    archive(m, owner, e.from, e.from, stored);
     return HookResult::pass;
   }
 
@@ -120,14 +124,20 @@ class MamModule final : public xmppd::Module {
     return type == "chat" || type == "normal";
   }
 
-  // Archives `m` in `owner`'s archive (the conversation with `with`) and stamps its id.
-  void archive(Element& m, const std::string& owner, const Jid& with, const Jid& sender, const Jid&) {
+  // Archives `m` in `owner`'s archive (the conversation with `with`) and stamps its id;
+  // `stored`: the id under which the sender's archive stores the same message, or -1.
+  void archive(Element& m, const std::string& owner, const Jid& with, const Jid& sender, std::int64_t stored) {
     if (!archivable(m, false)) return;
     Archiving mode = archiving(owner, with.bare_str());
     if (mode == Archiving::never) return;
-    std::int64_t id = IdClock::next();
-    Entry entry{owner, id, with.bare_str(), with.resource(), sender.bare_str(), message_id(m),
-                m.str(xmppd::ns::kClient), searchable_text(m), true, mode == Archiving::if_in_roster};
+    std::int64_t id = stored >= 0 ? stored : IdClock::next();
+    Entry entry{owner, id, with.bare_str(), with.resource(), sender.bare_str(), {}, {}, {}, true,
+                mode == Archiving::if_in_roster, stored >= 0};
+    if (stored < 0) {
+      entry.message_id = message_id(m);
+      entry.stanza = m.str(xmppd::ns::kClient);
+      entry.text = searchable_text(m);
+    }
     // Roster mode is decided on the storage thread: the message may not be archived, so it
     // does not claim an id.
     if (mode == Archiving::always) add_stanza_id(m, owner, id_text(id));

@@ -291,6 +291,23 @@ class Retention(MamTestCase):
         self.assertEqual(len(still), 3)
 
 
+    async def test_messages_older_than_expire_after_are_deleted(self):
+        server = self.start_server_with_users(extra_toml=MODULES + '\n[modules.mam]\nexpire_after = "2s"\n')
+        alice = await self.mam_login(server, "alice@localhost/desk", ALICE[1])
+        bob = await self.mam_login(server, "bob@localhost/home", BOB[1])
+        await self.converse(alice, bob, 2)
+        kept, _ = await alice.query()
+        self.assertEqual(len(kept), 2)
+        server.stop()
+        await asyncio.sleep(2.5)  # the messages age past expire_after: time itself is under test
+        server.start()
+        await self.log_line(server, r"mam: expired \d+ archived messages")
+        alice = await self.mam_login(server, "alice@localhost/desk", ALICE[1])
+        gone, fin = await alice.query()
+        self.assertEqual(gone, [])
+        self.assertEqual(fin.xml.findtext(f"{{{MAM}}}fin/{{{RSM}}}set/{{{RSM}}}count"), "0")
+
+
 def retraction(client, to, message_id, mtype="chat"):
     m = client.make_message(mto=to, mtype=mtype, mbody="This person attempted to retract a previous message")
     ET.SubElement(m.xml, f"{{{RETRACT}}}retract", {"id": message_id})
