@@ -1,7 +1,11 @@
 #include "archive_store.hpp"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
+#include <charconv>
 #include <sstream>
+#include <unordered_map>
 
 namespace archive {
 namespace {
@@ -14,43 +18,26 @@ using xmppd::storage::StatementUse;
 const std::vector<std::string> kMigrations = {
     R"(CREATE TABLE archive_messages(
          id INTEGER PRIMARY KEY,      -- microseconds since the epoch, unique: the stanza-id
+         keys TEXT NOT NULL,          -- search keys (see keys_of): which archives hold it
          sender TEXT NOT NULL,        -- real bare JID of the sender
-         message_id TEXT NOT NULL,    -- origin-id or 'id', what a retraction names
          stanza TEXT NOT NULL,        -- serialized in jabber:client; a tombstone once retracted
          body TEXT                    -- what full-text search sees; NULL for nothing
        );
-       CREATE INDEX archive_messages_by_message_id ON archive_messages(message_id);
-       -- Which archives hold a message: small rows, clustered by archive and time.
-       CREATE TABLE archive_entries(
-         archive TEXT NOT NULL,       -- bare JID of the account or room
-         id INTEGER NOT NULL,         -- archive_messages.id
-         with_bare TEXT NOT NULL,     -- the other party (account), the sender's nick (room)
-         with_resource TEXT NOT NULL,
-         PRIMARY KEY(archive, id)
-       ) WITHOUT ROWID;
-       CREATE INDEX archive_entries_by_with ON archive_entries(archive, with_bare, id);
-       CREATE VIRTUAL TABLE archive_text USING fts5(
-         body, content='archive_messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
-       CREATE TABLE archive_counts(archive TEXT PRIMARY KEY, messages INTEGER NOT NULL);
+       CREATE VIRTUAL TABLE archive_index USING fts5(
+         keys, body, content='archive_messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+       CREATE TABLE archive_counts(archive_key TEXT PRIMARY KEY, messages INTEGER NOT NULL);
        CREATE TABLE archive_preferences(
          archive TEXT PRIMARY KEY,
          default_mode TEXT NOT NULL,
          always TEXT NOT NULL,        -- bare JIDs, one per line
          never TEXT NOT NULL
        );
-       -- Entries belong to accounts and rooms alike, so no foreign key: an account's archive
-       -- goes with the account, whoever deletes it (the server, xmppctl). A message the other
-       -- party's archive holds too stays for them.
+       -- Accounts deleted (by the server or by xmppctl) whose archive is still to be removed:
+       -- their messages up to up_to are not shown to an account made again with that JID.
+       CREATE TABLE archive_forgotten(archive TEXT PRIMARY KEY, up_to INTEGER NOT NULL);
        CREATE TRIGGER archive_account_deleted AFTER DELETE ON accounts BEGIN
-         INSERT INTO archive_text(archive_text, rowid, body) SELECT 'delete', m.id, m.body
-           FROM archive_entries e JOIN archive_messages m ON m.id = e.id
-           WHERE e.archive = OLD.username || '@' || OLD.domain AND m.body IS NOT NULL AND NOT EXISTS(
-             SELECT 1 FROM archive_entries o WHERE o.archive = e.with_bare AND o.id = e.id AND o.archive != e.archive);
-         DELETE FROM archive_messages WHERE id IN (SELECT e.id FROM archive_entries e
-           WHERE e.archive = OLD.username || '@' || OLD.domain AND NOT EXISTS(
-             SELECT 1 FROM archive_entries o WHERE o.archive = e.with_bare AND o.id = e.id AND o.archive != e.archive));
-         DELETE FROM archive_entries WHERE archive = OLD.username || '@' || OLD.domain;
-         DELETE FROM archive_counts WHERE archive = OLD.username || '@' || OLD.domain;
+         INSERT OR REPLACE INTO archive_forgotten(archive, up_to)
+           VALUES(OLD.username || '@' || OLD.domain, (SELECT COALESCE(MAX(id), 0) FROM archive_messages));
          DELETE FROM archive_preferences WHERE archive = OLD.username || '@' || OLD.domain;
        END;)",
 };
@@ -60,17 +47,44 @@ Database& migrated(Database& db) {
   return db;
 }
 
+// A search key: a letter for its kind and 64 bits of SHA-256 in hex, so that no JID can be
+// chosen to collide with another's. Kinds: a (an archive), w (an archive's conversation
+// with a bare JID or nick), r (... with a full JID), m (a message id).
+std::string key(char kind, std::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(1, kind);
+  for (int i = 0; i < 8; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+std::string archive_key(const std::string& archive) { return key('a', archive); }
+
+// One archive's keys in a message's `keys`: "a…:w…:r…" (the tokenizer splits on ':').
+std::string group_of(const Entry& e) {
+  std::string with = e.archive + '\n' + e.with_bare;
+  std::string g = archive_key(e.archive) + ':' + key('w', with);
+  if (!e.with_resource.empty()) g += ':' + key('r', with + '/' + e.with_resource);
+  return g;
+}
+
+std::string match_archive(const std::string& archive) { return "keys : " + archive_key(archive); }
+
 std::string lines(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& i : items) out += i + '\n';
   return out;
 }
 
-std::vector<std::string> split_lines(const std::string& text) {
+std::vector<std::string> split(const std::string& text, char separator) {
   std::vector<std::string> out;
   std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(line);
+  for (std::string part; std::getline(in, part, separator);)
+    if (!part.empty()) out.push_back(part);
   return out;
 }
 
@@ -78,167 +92,220 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 ArchiveStore::ArchiveStore(Database& db)
     : db_(migrated(db)),
-      insert_account_entry_(db, "INSERT INTO archive_entries(archive, id, with_bare, with_resource) "
-                                "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS("
-                                "SELECT 1 FROM accounts WHERE username = ?5 AND domain = ?6)"),
-      insert_entry_if_in_roster_(db, "INSERT INTO archive_entries(archive, id, with_bare, with_resource) "
-                                     "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS("
-                                     "SELECT 1 FROM roster_items WHERE username = ?5 AND domain = ?6 AND contact = ?3)"),
-      insert_room_entry_(db, "INSERT INTO archive_entries(archive, id, with_bare, with_resource) VALUES(?1, ?2, ?3, ?4)"),
-      insert_message_(db, "INSERT OR IGNORE INTO archive_messages(id, sender, message_id, stanza, body) "
+      account_exists_(db, "SELECT 1 FROM accounts WHERE username = ?1 AND domain = ?2"),
+      in_roster_(db, "SELECT 1 FROM roster_items WHERE username = ?1 AND domain = ?2 AND contact = ?3"),
+      insert_message_(db, "INSERT OR IGNORE INTO archive_messages(id, keys, sender, stanza, body) "
                           "VALUES(?1, ?2, ?3, ?4, ?5)"),
-      insert_text_(db, "INSERT INTO archive_text(rowid, body) VALUES(?1, ?2)"),
-      bump_count_(db, "INSERT INTO archive_counts(archive, messages) VALUES(?1, ?2) "
-                      "ON CONFLICT(archive) DO UPDATE SET messages = messages + excluded.messages"),
-      read_count_(db, "SELECT messages FROM archive_counts WHERE archive = ?1"),
-      contains_(db, "SELECT 1 FROM archive_entries WHERE archive = ?2 AND id = ?1"),
-      find_by_message_id_(db, "SELECT m.id, m.sender, m.stanza FROM archive_messages m "
-                              "JOIN archive_entries e ON e.archive = ?1 AND e.id = m.id "
-                              "WHERE m.message_id = ?2 ORDER BY m.id"),
-      find_by_id_(db, "SELECT m.id, m.sender, m.stanza FROM archive_messages m "
-                      "JOIN archive_entries e ON e.archive = ?2 AND e.id = m.id WHERE m.id = ?1"),
-      unindex_(db, "INSERT INTO archive_text(archive_text, rowid, body) "
-                   "SELECT 'delete', id, body FROM archive_messages WHERE id = ?1 AND body IS NOT NULL"),
-      replace_(db, "UPDATE archive_messages SET stanza = ?2, body = NULL WHERE id = ?1") {}
+      index_(db, "INSERT INTO archive_index(rowid, keys, body) VALUES(?1, ?2, ?3)"),
+      unindex_(db, "INSERT INTO archive_index(archive_index, rowid, keys, body) VALUES('delete', ?1, ?2, ?3)"),
+      read_message_(db, "SELECT keys, body, stanza FROM archive_messages WHERE id = ?1"),
+      update_message_(db, "UPDATE archive_messages SET keys = ?2, stanza = ?3, body = ?4 WHERE id = ?1"),
+      delete_message_(db, "DELETE FROM archive_messages WHERE id = ?1"),
+      bump_count_(db, "INSERT INTO archive_counts(archive_key, messages) VALUES(?1, ?2) "
+                      "ON CONFLICT(archive_key) DO UPDATE SET messages = messages + excluded.messages"),
+      read_count_(db, "SELECT messages FROM archive_counts WHERE archive_key = ?1"),
+      forgotten_(db, "SELECT up_to FROM archive_forgotten WHERE archive = ?1") {}
 
 void ArchiveStore::add_all(const std::vector<Entry>& entries, std::int64_t max_messages) {
   Database::Transaction tx(db_);
+  struct Row {
+    std::string keys;
+    const Entry* first;
+  };
+  // Entries of one message (the sender's and a local recipient's archive) make one row.
+  std::vector<std::int64_t> order;
+  std::unordered_map<std::int64_t, Row> rows;
+  std::vector<const Entry*> late;  // shares a message written by an earlier transaction
   std::map<std::string, std::int64_t> added;
   for (const Entry& e : entries) {
-    Statement& insert = !e.account ? insert_room_entry_
-                        : e.only_if_in_roster ? insert_entry_if_in_roster_
-                                              : insert_account_entry_;
-    {
-      StatementUse use(insert);
-      insert.bind(1, e.archive).bind(2, e.id).bind(3, e.with_bare).bind(4, e.with_resource);
-      if (e.account) {
-        auto at = e.archive.find('@');
-        insert.bind(5, std::string_view(e.archive).substr(0, at));
-        insert.bind(6, at == std::string::npos ? std::string_view() : std::string_view(e.archive).substr(at + 1));
-      }
-      if (insert.exec() == 0) continue;  // the account is gone (or the contact not in its roster)
+    auto at = e.archive.find('@');
+    std::string_view node = std::string_view(e.archive).substr(0, at);
+    std::string_view domain = at == std::string::npos ? std::string_view() : std::string_view(e.archive).substr(at + 1);
+    if (e.account) {
+      StatementUse use(e.only_if_in_roster ? in_roster_ : account_exists_);
+      Statement& check = e.only_if_in_roster ? in_roster_ : account_exists_;
+      check.bind(1, node).bind(2, domain);
+      if (e.only_if_in_roster) check.bind(3, e.with_bare);
+      if (!check.step()) continue;  // the account is gone, or the contact not in its roster
     }
-    ++added[e.archive];
-    if (e.shares_content) continue;
+    added[e.archive] += 1;
+    auto it = rows.find(e.id);
+    if (it != rows.end()) {
+      it->second.keys += ' ' + group_of(e);
+    } else if (e.shares_content) {
+      late.push_back(&e);
+    } else {
+      std::string keys = group_of(e);
+      if (!e.message_id.empty()) keys += ' ' + key('m', e.message_id);
+      rows.emplace(e.id, Row{std::move(keys), &e});
+      order.push_back(e.id);
+    }
+  }
+  for (std::int64_t id : order) {
+    const Row& row = rows.at(id);
+    const Entry& e = *row.first;
     {
       StatementUse use(insert_message_);
-      insert_message_.bind(1, e.id).bind(2, e.sender).bind(3, e.message_id).bind(4, e.stanza);
+      insert_message_.bind(1, id).bind(2, row.keys).bind(3, e.sender).bind(4, e.stanza);
       if (e.text.empty()) insert_message_.bind_null(5);
       else insert_message_.bind(5, e.text);
-      if (insert_message_.exec() == 0 || e.text.empty()) continue;
+      if (insert_message_.exec() == 0) continue;
     }
-    StatementUse text(insert_text_);
-    insert_text_.bind(1, e.id).bind(2, e.text).exec();
+    StatementUse use(index_);
+    index_.bind(1, id).bind(2, row.keys);
+    if (e.text.empty()) index_.bind_null(3);
+    else index_.bind(3, e.text);
+    index_.exec();
+  }
+  for (const Entry* e : late) {
+    StatementUse read(read_message_);
+    if (!read_message_.bind(1, e->id).step()) {
+      added[e->archive] -= 1;  // the sender's copy never made it
+      continue;
+    }
+    std::string keys = read_message_.column_text(0), body = read_message_.column_text(1);
+    bool has_body = !read_message_.column_is_null(1);
+    std::string stanza = read_message_.column_text(2);
+    {
+      StatementUse use(unindex_);
+      unindex_.bind(1, e->id).bind(2, keys);
+      if (has_body) unindex_.bind(3, body);
+      else unindex_.bind_null(3);
+      unindex_.exec();
+    }
+    keys += ' ' + group_of(*e);
+    {
+      StatementUse use(update_message_);
+      update_message_.bind(1, e->id).bind(2, keys).bind(3, stanza);
+      if (has_body) update_message_.bind(4, body);
+      else update_message_.bind_null(4);
+      update_message_.exec();
+    }
+    StatementUse use(index_);
+    index_.bind(1, e->id).bind(2, keys);
+    if (has_body) index_.bind(3, body);
+    else index_.bind_null(3);
+    index_.exec();
   }
   for (const auto& [archive, n] : added) {
-    StatementUse use(bump_count_);
-    bump_count_.bind(1, archive).bind(2, n).exec();
-    if (max_messages > 0) trim(archive, max_messages);
+    if (n != 0) add_count(archive, n);
+    if (max_messages <= 0) continue;
+    StatementUse use(read_count_);
+    std::int64_t count = read_count_.bind(1, archive_key(archive)).step() ? read_count_.column_int(0) : 0;
+    if (count > max_messages) drop_from(archive, oldest_ids(archive, INT64_MAX, count - max_messages));
   }
   tx.commit();
 }
 
-void ArchiveStore::create_doomed() {
-  Statement doomed(db_, "CREATE TEMP TABLE IF NOT EXISTS archive_doomed("
-                        "archive TEXT, id INTEGER, other TEXT, PRIMARY KEY(archive, id))");
-  doomed.exec();
+void ArchiveStore::add_count(const std::string& archive, std::int64_t delta) {
+  StatementUse use(bump_count_);
+  bump_count_.bind(1, archive_key(archive)).bind(2, delta).exec();
 }
 
-std::int64_t ArchiveStore::remove_entries(const std::string& archive, const std::string& where, std::int64_t limit) {
-  create_doomed();
-  Statement fill(db_, "INSERT INTO archive_doomed SELECT e.archive, e.id, e.with_bare FROM archive_entries e WHERE " +
-                          where + " ORDER BY e.id LIMIT ?2");
-  fill.bind(1, archive).bind(2, limit).exec();
-  return remove_doomed();
+std::int64_t ArchiveStore::forgotten_up_to(const std::string& archive) {
+  StatementUse use(forgotten_);
+  return forgotten_.bind(1, archive).step() ? forgotten_.column_int(0) : -1;
 }
 
-std::int64_t ArchiveStore::remove_doomed() {
-  // A message goes when no archive keeps it: the other party's entry is the only one that
-  // can share it, unless that entry goes too.
-  const std::string orphans =
-      "SELECT d.id FROM archive_doomed d WHERE NOT EXISTS(SELECT 1 FROM archive_entries o WHERE o.archive = d.other "
-      "AND o.id = d.id AND o.archive != d.archive AND NOT EXISTS(SELECT 1 FROM archive_doomed x WHERE "
-      "x.archive = o.archive AND x.id = o.id))";
-  Statement unindex(db_, "INSERT INTO archive_text(archive_text, rowid, body) SELECT 'delete', id, body "
-                         "FROM archive_messages WHERE id IN (" + orphans + ") AND body IS NOT NULL");
-  unindex.exec();
-  Statement remove_messages(db_, "DELETE FROM archive_messages WHERE id IN (" + orphans + ")");
-  remove_messages.exec();
-  Statement recount(db_, "UPDATE archive_counts SET messages = messages - "
-                         "(SELECT COUNT(*) FROM archive_doomed d WHERE d.archive = archive_counts.archive) "
-                         "WHERE archive IN (SELECT archive FROM archive_doomed)");
-  recount.exec();
-  Statement remove(db_, "DELETE FROM archive_entries WHERE (archive, id) IN (SELECT archive, id FROM archive_doomed)");
-  std::int64_t removed = remove.exec();
-  Statement clear(db_, "DELETE FROM archive_doomed");
-  clear.exec();
-  return removed;
+std::vector<std::int64_t> ArchiveStore::oldest_ids(const std::string& archive, std::int64_t before,
+                                                  std::int64_t limit) {
+  Statement s(db_, "SELECT rowid FROM archive_index WHERE archive_index MATCH ?1 AND rowid < ?2 "
+                   "ORDER BY rowid ASC LIMIT ?3");
+  s.bind(1, match_archive(archive)).bind(2, before).bind(3, limit);
+  std::vector<std::int64_t> ids;
+  while (s.step()) ids.push_back(s.column_int(0));
+  return ids;
 }
 
-void ArchiveStore::trim(const std::string& archive, std::int64_t max_messages) {
-  std::int64_t count = 0;
-  {
-    StatementUse use(read_count_);
-    if (read_count_.bind(1, archive).step()) count = read_count_.column_int(0);
+void ArchiveStore::drop_from(const std::string& archive, const std::vector<std::int64_t>& ids) {
+  const std::string mine = archive_key(archive);
+  std::int64_t dropped = 0;
+  for (std::int64_t id : ids) {
+    std::string keys, body, stanza;
+    bool has_body = false;
+    {
+      StatementUse read(read_message_);
+      if (!read_message_.bind(1, id).step()) continue;
+      keys = read_message_.column_text(0);
+      body = read_message_.column_text(1);
+      has_body = !read_message_.column_is_null(1);
+      stanza = read_message_.column_text(2);
+    }
+    {
+      StatementUse use(unindex_);
+      unindex_.bind(1, id).bind(2, keys);
+      if (has_body) unindex_.bind(3, body);
+      else unindex_.bind_null(3);
+      unindex_.exec();
+    }
+    // Keep the other archives' groups (and the message id key, if any archive is left).
+    std::string kept;
+    bool archives_left = false;
+    for (const std::string& group : split(keys, ' ')) {
+      if (group.rfind(mine, 0) == 0) continue;
+      archives_left |= group[0] == 'a';
+      kept += (kept.empty() ? "" : " ") + group;
+    }
+    ++dropped;
+    if (!archives_left) {
+      StatementUse use(delete_message_);
+      delete_message_.bind(1, id).exec();
+      continue;
+    }
+    {
+      StatementUse use(update_message_);
+      update_message_.bind(1, id).bind(2, kept).bind(3, stanza);
+      if (has_body) update_message_.bind(4, body);
+      else update_message_.bind_null(4);
+      update_message_.exec();
+    }
+    StatementUse use(index_);
+    index_.bind(1, id).bind(2, kept);
+    if (has_body) index_.bind(3, body);
+    else index_.bind_null(3);
+    index_.exec();
   }
-  if (count > max_messages) remove_entries(archive, "e.archive = ?1", count - max_messages);
+  if (dropped) add_count(archive, -dropped);
 }
 
 Page ArchiveStore::query(const Query& q) {
-  // WHERE clause with numbered parameters: ?1 archive, ?2/?3 bounds, then the filters.
-  std::string where = "e.archive = ?1 AND e.id > ?2 AND e.id < ?3";
-  int next = 4;
-  int with_bare = 0, with_resource = 0, fulltext = 0;
-  if (q.with_bare) {
-    with_bare = next++;
-    where += " AND e.with_bare = ?" + std::to_string(with_bare);
-  }
-  if (q.with_resource) {
-    with_resource = next++;
-    where += " AND e.with_resource = ?" + std::to_string(with_resource);
-  }
-  if (!q.ids.empty()) {
-    where += " AND e.id IN (";
-    for (std::size_t i = 0; i < q.ids.size(); ++i) where += (i ? "," : "") + std::to_string(q.ids[i]);
-    where += ")";
-  }
-  if (!q.fulltext.empty()) {
-    fulltext = next++;
-    where += " AND e.id IN (SELECT rowid FROM archive_text WHERE archive_text MATCH ?" + std::to_string(fulltext) + ")";
-  }
-  auto bind_filters = [&](Statement& s, std::int64_t after, std::int64_t before) {
-    s.bind(1, q.archive).bind(2, after).bind(3, before);
-    if (with_bare) s.bind(with_bare, *q.with_bare);
-    if (with_resource) s.bind(with_resource, *q.with_resource);
-    if (fulltext) s.bind(fulltext, q.fulltext);
-  };
+  std::string match = match_archive(q.archive);
+  if (q.with_bare) match += " AND keys : " + key('w', q.archive + '\n' + *q.with_bare);
+  if (q.with_resource && q.with_bare)
+    match += " AND keys : " + key('r', q.archive + '\n' + *q.with_bare + '/' + *q.with_resource);
+  if (!q.fulltext.empty()) match += " AND body : (" + q.fulltext + ")";
+  std::string ids;
+  for (std::size_t i = 0; i < q.ids.size(); ++i) ids += (i ? "," : "") + std::to_string(q.ids[i]);
+  std::string where = "archive_index MATCH ?1 AND archive_index.rowid > ?2 AND archive_index.rowid < ?3";
+  if (!q.ids.empty()) where += " AND archive_index.rowid IN (" + ids + ")";
+  std::int64_t forgotten = forgotten_up_to(q.archive);
+  std::int64_t after = std::max({q.after, q.page_after, forgotten});
 
   Page page;
-  {
-    std::string sql = "SELECT e.id, m.stanza FROM archive_entries e JOIN archive_messages m ON m.id = e.id WHERE " +
-                      where + " ORDER BY e.id " + (q.newest_first ? "DESC" : "ASC") + " LIMIT " +
-                      std::to_string(q.max + 1);
-    Statement select(db_, sql);
-    bind_filters(select, std::max(q.after, q.page_after), std::min(q.before, q.page_before));
-    while (select.step()) {
-      if (page.items.size() == q.max) {
-        page.complete = false;
-        break;
-      }
-      page.items.push_back({select.column_int(0), select.column_text(1)});
+  Statement select(db_, "SELECT m.id, m.stanza FROM archive_index JOIN archive_messages m ON m.id = "
+                        "archive_index.rowid WHERE " + where + " ORDER BY archive_index.rowid " +
+                            (q.newest_first ? "DESC" : "ASC") + " LIMIT " + std::to_string(q.max + 1));
+  select.bind(1, match).bind(2, after).bind(3, std::min(q.before, q.page_before));
+  while (select.step()) {
+    if (page.items.size() == q.max) {
+      page.complete = false;
+      break;
     }
+    page.items.push_back({select.column_int(0), select.column_text(1)});
   }
   if (q.newest_first) std::reverse(page.items.begin(), page.items.end());
 
-  bool filtered = q.with_bare || !q.ids.empty() || q.after >= 0 || q.before != INT64_MAX;
-  if (!q.fulltext.empty()) {
-    // Counting every match of a search costs as much as the search: not given.
-  } else if (!filtered) {
+  // The count, where it is cheap: the whole archive (kept in a table), or one conversation
+  // or a list of ids (short lists of keys). A time range of a large archive, or a search,
+  // would cost as much as reading it all: no count.
+  bool bounded = q.after >= 0 || q.before != INT64_MAX;
+  if (forgotten >= 0 || !q.fulltext.empty()) {
+  } else if (!q.with_bare && q.ids.empty() && !bounded) {
     StatementUse use(read_count_);
-    page.count = read_count_.bind(1, q.archive).step() ? read_count_.column_int(0) : 0;
-  } else {
-    Statement count(db_, "SELECT COUNT(*) FROM archive_entries e WHERE " + where);
-    bind_filters(count, q.after, q.before);
+    page.count = read_count_.bind(1, archive_key(q.archive)).step() ? read_count_.column_int(0) : 0;
+  } else if (q.with_bare || !q.ids.empty()) {
+    Statement count(db_, "SELECT COUNT(*) FROM archive_index WHERE " + where);
+    count.bind(1, match).bind(2, std::max(q.after, forgotten)).bind(3, q.before);
     count.step();
     page.count = count.column_int(0);
   }
@@ -246,85 +313,133 @@ Page ArchiveStore::query(const Query& q) {
 }
 
 bool ArchiveStore::contains(const std::string& archive, std::int64_t id) {
-  StatementUse use(contains_);
-  return contains_.bind(1, id).bind(2, archive).step();
+  if (id <= forgotten_up_to(archive)) return false;
+  Statement s(db_, "SELECT 1 FROM archive_index WHERE archive_index MATCH ?1 AND rowid = ?2");
+  return s.bind(1, match_archive(archive)).bind(2, id).step();
 }
 
 std::vector<ArchiveStore::Stored> ArchiveStore::find(const std::string& archive, const std::string& message_id,
                                                      bool by_stanza_id) {
   std::vector<Stored> out;
-  Statement& s = by_stanza_id ? find_by_id_ : find_by_message_id_;
-  StatementUse use(s);
+  std::string match = match_archive(archive);
+  std::string sql = "SELECT m.id, m.sender, m.stanza FROM archive_index JOIN archive_messages m ON m.id = "
+                    "archive_index.rowid WHERE archive_index MATCH ?1 AND archive_index.rowid > ?2";
+  std::int64_t id = -1;
   if (by_stanza_id) {
-    std::int64_t id = 0;
-    try {
-      id = std::stoll(message_id);
-    } catch (const std::exception&) {
-      return out;
-    }
-    s.bind(1, id).bind(2, archive);
+    auto [end, ec] = std::from_chars(message_id.data(), message_id.data() + message_id.size(), id);
+    if (ec != std::errc() || end != message_id.data() + message_id.size()) return out;
+    sql += " AND archive_index.rowid = ?3";
   } else {
-    s.bind(1, archive).bind(2, message_id);
+    match += " AND keys : " + key('m', message_id);
   }
+  Statement s(db_, sql + " ORDER BY archive_index.rowid");
+  s.bind(1, match).bind(2, forgotten_up_to(archive));
+  if (by_stanza_id) s.bind(3, id);
   while (s.step()) out.push_back({s.column_int(0), s.column_text(1), s.column_text(2)});
   return out;
 }
 
 void ArchiveStore::replace(std::int64_t id, const std::string& stanza) {
+  std::string keys, body;
+  bool has_body = false;
+  {
+    StatementUse read(read_message_);
+    if (!read_message_.bind(1, id).step()) return;
+    keys = read_message_.column_text(0);
+    body = read_message_.column_text(1);
+    has_body = !read_message_.column_is_null(1);
+  }
   {
     StatementUse use(unindex_);
-    unindex_.bind(1, id).exec();
+    unindex_.bind(1, id).bind(2, keys);
+    if (has_body) unindex_.bind(3, body);
+    else unindex_.bind_null(3);
+    unindex_.exec();
   }
-  StatementUse use(replace_);
-  replace_.bind(1, id).bind(2, stanza).exec();
+  {
+    StatementUse use(update_message_);
+    update_message_.bind(1, id).bind(2, keys).bind(3, stanza).bind_null(4);  // the body is gone
+    update_message_.exec();
+  }
+  StatementUse use(index_);
+  index_.bind(1, id).bind(2, keys).bind_null(3).exec();
 }
 
 std::optional<std::pair<std::int64_t, std::int64_t>> ArchiveStore::bounds(const std::string& archive) {
-  // Two lookups at the ends of the archive, not one aggregate that would scan it.
-  Statement first(db_, "SELECT id FROM archive_entries WHERE archive = ?1 ORDER BY id ASC LIMIT 1");
-  Statement last(db_, "SELECT id FROM archive_entries WHERE archive = ?1 ORDER BY id DESC LIMIT 1");
-  if (!first.bind(1, archive).step() || !last.bind(1, archive).step()) return std::nullopt;
-  return std::pair{first.column_int(0), last.column_int(0)};
+  std::int64_t forgotten = forgotten_up_to(archive);
+  auto end = [&](const char* order) -> std::optional<std::int64_t> {
+    Statement s(db_, std::string("SELECT rowid FROM archive_index WHERE archive_index MATCH ?1 AND rowid > ?2 "
+                                 "ORDER BY rowid ") + order + " LIMIT 1");
+    if (!s.bind(1, match_archive(archive)).bind(2, forgotten).step()) return std::nullopt;
+    return s.column_int(0);
+  };
+  auto first = end("ASC"), last = end("DESC");
+  if (!first || !last) return std::nullopt;
+  return std::pair{*first, *last};
 }
 
 std::vector<Found> ArchiveStore::newest(const std::string& archive, std::size_t n) {
-  Statement s(db_, "SELECT e.id, m.stanza FROM archive_entries e JOIN archive_messages m ON m.id = e.id "
-                   "WHERE e.archive = ?1 ORDER BY e.id DESC LIMIT ?2");
-  s.bind(1, archive).bind(2, std::int64_t(n));
-  std::vector<Found> out;
-  while (s.step()) out.push_back({s.column_int(0), s.column_text(1)});
-  std::reverse(out.begin(), out.end());
-  return out;
+  Query q;
+  q.archive = archive;
+  q.max = n;
+  q.newest_first = true;
+  return query(q).items;
 }
 
 void ArchiveStore::remove_archive(const std::string& archive) {
   Database::Transaction tx(db_);
-  remove_entries(archive, "e.archive = ?1", INT64_MAX);
-  for (const char* sql : {"DELETE FROM archive_counts WHERE archive = ?1", "DELETE FROM archive_preferences WHERE archive = ?1"}) {
+  for (std::vector<std::int64_t> ids; !(ids = oldest_ids(archive, INT64_MAX, 1000)).empty();) drop_from(archive, ids);
+  for (const char* sql : {"DELETE FROM archive_preferences WHERE archive = ?1"}) {
     Statement s(db_, sql);
     s.bind(1, archive).exec();
   }
+  Statement counts(db_, "DELETE FROM archive_counts WHERE archive_key = ?1");
+  counts.bind(1, archive_key(archive)).exec();
   tx.commit();
+}
+
+bool ArchiveStore::remove_forgotten(std::int64_t limit) {
+  Database::Transaction tx(db_);
+  Statement next(db_, "SELECT archive, up_to FROM archive_forgotten LIMIT 1");
+  if (!next.step()) return true;
+  std::string archive = next.column_text(0);
+  std::int64_t up_to = next.column_int(1);
+  std::vector<std::int64_t> ids = oldest_ids(archive, up_to + 1, limit);
+  drop_from(archive, ids);
+  if (std::int64_t(ids.size()) < limit) {
+    Statement done(db_, "DELETE FROM archive_forgotten WHERE archive = ?1 AND up_to = ?2");
+    done.bind(1, archive).bind(2, up_to).exec();
+  }
+  tx.commit();
+  return false;
 }
 
 std::int64_t ArchiveStore::expire_before(std::int64_t id, std::int64_t limit) {
   Database::Transaction tx(db_);
-  // First every archive's entries older than `id` (a range of each archive's key, found
-  // through the counts table, which names every archive)...
-  create_doomed();
-  Statement fill(db_, "INSERT INTO archive_doomed SELECT e.archive, e.id, e.with_bare FROM archive_counts c "
-                      "JOIN archive_entries e ON e.archive = c.archive AND e.id < ?1 LIMIT ?2");
-  fill.bind(1, id).bind(2, limit).exec();
-  std::int64_t removed = remove_doomed();
-  if (removed < limit) {
-    // ... then, all of them gone, the messages older than `id` (a range of the primary key).
-    Statement unindex(db_, "INSERT INTO archive_text(archive_text, rowid, body) SELECT 'delete', id, body FROM "
-                           "(SELECT id, body FROM archive_messages WHERE id < ?1 ORDER BY id LIMIT ?2) "
-                           "WHERE body IS NOT NULL");
-    unindex.bind(1, id).bind(2, limit - removed).exec();
-    Statement remove(db_, "DELETE FROM archive_messages WHERE id IN "
-                          "(SELECT id FROM archive_messages WHERE id < ?1 ORDER BY id LIMIT ?2)");
-    removed += remove.bind(1, id).bind(2, limit - removed).exec();
+  // The oldest messages are the lowest ids, whatever archives hold them.
+  Statement old(db_, "SELECT id, keys, body FROM archive_messages WHERE id < ?1 ORDER BY id LIMIT ?2");
+  old.bind(1, id).bind(2, limit);
+  std::map<std::string, std::int64_t> removed_from;  // archive key → messages
+  std::int64_t removed = 0;
+  while (old.step()) {
+    std::int64_t message = old.column_int(0);
+    std::string keys = old.column_text(1);
+    for (const std::string& group : split(keys, ' '))
+      if (group[0] == 'a') removed_from[group.substr(0, group.find(':'))] += 1;
+    {
+      StatementUse use(unindex_);
+      unindex_.bind(1, message).bind(2, keys);
+      if (old.column_is_null(2)) unindex_.bind_null(3);
+      else unindex_.bind(3, old.column_text(2));
+      unindex_.exec();
+    }
+    StatementUse use(delete_message_);
+    delete_message_.bind(1, message).exec();
+    ++removed;
+  }
+  for (const auto& [archive, n] : removed_from) {
+    StatementUse use(bump_count_);
+    bump_count_.bind(1, archive).bind(2, -n).exec();
   }
   tx.commit();
   return removed;
@@ -339,7 +454,7 @@ std::map<std::string, Preferences> ArchiveStore::load_preferences() {
   Statement s(db_, "SELECT archive, default_mode, always, never FROM archive_preferences");
   std::map<std::string, Preferences> out;
   while (s.step())
-    out[s.column_text(0)] = Preferences{s.column_text(1), split_lines(s.column_text(2)), split_lines(s.column_text(3))};
+    out[s.column_text(0)] = Preferences{s.column_text(1), split(s.column_text(2), '\n'), split(s.column_text(3), '\n')};
   return out;
 }
 

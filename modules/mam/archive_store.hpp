@@ -1,6 +1,9 @@
-// The message archive tables, shared by every account and room archive: each message once
-// (a conversation between two local users is in both their archives, one copy), which
-// archives hold it, a full-text index of the bodies, per-archive counts and preferences.
+// The message archive, shared by every account and room archive: each message once (a
+// conversation between two local users is in both their archives, one copy), per-archive
+// counts and preferences. Which archives hold a message, with whom, and what its body says
+// are search keys in one SQLite FTS5 index: an LSM tree, so appending costs sequential
+// writes however many archives are active, where a B-tree index per archive would rewrite
+// a random page for nearly every message.
 // Blocking: used on the storage thread only.
 #pragma once
 
@@ -26,8 +29,8 @@ struct Entry {
   std::string text;           // for full-text search; empty for none
   bool account = true;        // an account's archive: stored only while the account exists
   bool only_if_in_roster = false;  // ... and only if with_bare is in its roster
-  bool shares_content = false;  // the message itself is stored by an earlier entry with this id
-                                // (the sender's archive): this one only refers to it
+  bool shares_content = false;  // the message itself comes with an earlier entry of this id
+                                // (the sender's archive): this one only adds its archive
 };
 
 // A search of one archive. Bounds are exclusive ids; the time bounds of a query are ids
@@ -39,7 +42,7 @@ struct Query {
   std::int64_t before = INT64_MAX;             // upper bound (exclusive)
   std::int64_t page_after = -1, page_before = INT64_MAX;  // RSM bounds: do not change count
   std::vector<std::int64_t> ids;               // only these (with the other filters)
-  std::string fulltext;                        // FTS5 terms, empty for none
+  std::string fulltext;                        // FTS5 phrases ("word" "word"), empty for none
   std::size_t max = 50;
   bool newest_first = false;                   // paging backwards (RSM <before/>)
 };
@@ -66,14 +69,14 @@ class ArchiveStore {
  public:
   explicit ArchiveStore(xmppd::storage::Database& db);
 
-  // Appends in one transaction (an account's rows only while the account exists); an
+  // Appends in one transaction (an account's entries only while the account exists); an
   // archive over `max_messages` (0: no limit) loses its oldest messages.
   void add_all(const std::vector<Entry>& entries, std::int64_t max_messages);
   Page query(const Query& q);
   bool contains(const std::string& archive, std::int64_t id);
   // Replaces the message `message_id` names in `archive` with `tombstone` (the function
   // builds it from the stored stanza) if `sender` sent it; forbidden if someone else did
-  // (and `sender` is not empty: empty means whoever sent it, for moderators).
+  // (and `sender` is not empty: empty means whoever did, for moderators).
   template <class MakeTombstone>
   RetractOutcome retract(const std::string& archive, const std::string& sender, const std::string& message_id,
                          bool by_stanza_id, MakeTombstone make_tombstone);
@@ -82,7 +85,10 @@ class ArchiveStore {
   // The newest `n` messages, oldest first (a room's join history).
   std::vector<Found> newest(const std::string& archive, std::size_t n);
   void remove_archive(const std::string& archive);
-  // Deletes up to `limit` entries and messages older than `id`; returns how many.
+  // Archives of accounts deleted since (by anyone: a trigger notes them, and queries see
+  // nothing of them meanwhile), removed a chunk at a time; true when none is left.
+  bool remove_forgotten(std::int64_t limit);
+  // Deletes up to `limit` messages older than `id`; returns how many.
   std::int64_t expire_before(std::int64_t id, std::int64_t limit);
   std::int64_t max_id();
 
@@ -98,27 +104,26 @@ class ArchiveStore {
   // The messages `message_id` may name, oldest first.
   std::vector<Stored> find(const std::string& archive, const std::string& message_id, bool by_stanza_id);
   void replace(std::int64_t id, const std::string& stanza);
-  void trim(const std::string& archive, std::int64_t max_messages);
-  // Removes the entries of `archive` that `where` (SQL on entries `e`) picks, and the
-  // messages no other archive holds.
-  std::int64_t remove_entries(const std::string& archive, const std::string& where, std::int64_t limit);
-  // The entries listed in the temporary table archive_doomed go (see remove_entries).
-  void create_doomed();
-  std::int64_t remove_doomed();
+  // Takes `archive`'s keys off these messages; a message no archive holds any more goes.
+  void drop_from(const std::string& archive, const std::vector<std::int64_t>& ids);
+  // The archive's oldest ids below `before`, at most `limit`.
+  std::vector<std::int64_t> oldest_ids(const std::string& archive, std::int64_t before, std::int64_t limit);
+  void add_count(const std::string& archive, std::int64_t delta);
+  // An archive's messages up to this id belong to an account deleted since: not shown.
+  std::int64_t forgotten_up_to(const std::string& archive);
 
   xmppd::storage::Database& db_;
-  xmppd::storage::Statement insert_account_entry_;
-  xmppd::storage::Statement insert_entry_if_in_roster_;
-  xmppd::storage::Statement insert_room_entry_;
+  xmppd::storage::Statement account_exists_;
+  xmppd::storage::Statement in_roster_;
   xmppd::storage::Statement insert_message_;
-  xmppd::storage::Statement insert_text_;
+  xmppd::storage::Statement index_;
+  xmppd::storage::Statement unindex_;
+  xmppd::storage::Statement read_message_;
+  xmppd::storage::Statement update_message_;
+  xmppd::storage::Statement delete_message_;
   xmppd::storage::Statement bump_count_;
   xmppd::storage::Statement read_count_;
-  xmppd::storage::Statement contains_;
-  xmppd::storage::Statement find_by_message_id_;
-  xmppd::storage::Statement find_by_id_;
-  xmppd::storage::Statement unindex_;
-  xmppd::storage::Statement replace_;
+  xmppd::storage::Statement forgotten_;
 };
 
 template <class MakeTombstone>

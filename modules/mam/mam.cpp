@@ -81,7 +81,7 @@ class MamModule final : public xmppd::Module {
       forget(e.account.bare_str());
       return HookResult::pass;
     });
-    ctx.spawn(expire_periodically());
+    ctx.spawn(maintain_periodically());
   }
 
  private:
@@ -286,17 +286,36 @@ class MamModule final : public xmppd::Module {
 
   // Retention ------------------------------------------------------------------------------
 
-  // The archive itself went with the account's row (a trigger): only memory is left.
+  // The account's row is gone, and a trigger noted its archive for removal (queries show
+  // nothing of it meanwhile): remove it now, and forget its preferences.
   void forget(const std::string& account) {
-    std::unique_lock lock(prefs_mutex_);
-    prefs_.erase(account);
+    {
+      std::unique_lock lock(prefs_mutex_);
+      prefs_.erase(account);
+    }
+    ctx_->spawn(remove_forgotten());
   }
 
-  // Deletes what is older than expire_after, a chunk per storage task so that no other
-  // storage work waits long; once an hour.
-  boost::asio::awaitable<void> expire_periodically() {
+  // Removes the archives of deleted accounts, a chunk per storage task so that no other
+  // storage work waits long.
+  boost::asio::awaitable<void> remove_forgotten() {
+    for (bool done = false; !done;) {
+      auto chunk = [store = store_](xmppd::storage::Storage&) { return store->remove_forgotten(5000); };
+      try {
+        done = co_await ctx_->storage().run(chunk);
+      } catch (const std::exception& e) {
+        xmppd::log::error("mam: cannot remove the archive of a deleted account: ", e.what());
+        co_return;
+      }
+    }
+  }
+
+  // Once an hour (and at start): deletes what is older than expire_after, a chunk per
+  // storage task, and what deleted accounts left.
+  boost::asio::awaitable<void> maintain_periodically() {
     boost::asio::steady_timer timer(ctx_->executor());
     for (;;) {
+      co_await remove_forgotten();
       if (std::int64_t seconds = expire_after_.load(); seconds > 0) {
         auto cutoff = std::chrono::system_clock::now() - std::chrono::seconds(seconds);
         std::int64_t before = std::chrono::duration_cast<std::chrono::microseconds>(cutoff.time_since_epoch()).count();

@@ -108,6 +108,9 @@ Database::Database(const std::string& path) : path_(path) {
     // the client was told succeeded survives a power cut.
     use_wal();
     exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    // The archive's indexes outgrow SQLite's default 2 MB page cache at once; 32 MB keeps
+    // their hot pages (the newest of each archive) in memory. Pages are taken as needed.
+    exec("PRAGMA cache_size=-32768;");
   } catch (...) {
     sqlite3_close_v2(db_);
     throw;
