@@ -50,7 +50,7 @@ Database& migrated(Database& db) {
 // A search key: a letter for its kind and 64 bits of SHA-256 in hex, so that no JID can be
 // chosen to collide with another's. Kinds: a (an archive), w (an archive's conversation
 // with a bare JID or nick), r (... with a full JID), m (a message id).
-std::string key(char kind, std::string_view text) {
+std::string make_key(char kind, std::string_view text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
   static constexpr char kHex[] = "0123456789abcdef";
@@ -62,17 +62,7 @@ std::string key(char kind, std::string_view text) {
   return out;
 }
 
-std::string archive_key(const std::string& archive) { return key('a', archive); }
-
-// One archive's keys in a message's `keys`: "a…:w…:r…" (the tokenizer splits on ':').
-std::string group_of(const Entry& e) {
-  std::string with = e.archive + '\n' + e.with_bare;
-  std::string g = archive_key(e.archive) + ':' + key('w', with);
-  if (!e.with_resource.empty()) g += ':' + key('r', with + '/' + e.with_resource);
-  return g;
-}
-
-std::string match_archive(const std::string& archive) { return "keys : " + archive_key(archive); }
+constexpr std::size_t kMaxCachedKeys = 100'000;
 
 std::string lines(const std::vector<std::string>& items) {
   std::string out;
@@ -89,6 +79,22 @@ std::vector<std::string> split(const std::string& text, char separator) {
 }
 
 }  // namespace
+
+std::string ArchiveStore::key(char kind, const std::string& text) {
+  if (keys_.size() >= kMaxCachedKeys) keys_.clear();
+  std::string lookup = kind + text;
+  auto it = keys_.find(lookup);
+  if (it == keys_.end()) it = keys_.emplace(std::move(lookup), make_key(kind, text)).first;
+  return it->second;
+}
+
+// One archive's keys in a message's `keys`: "a…:w…:r…" (the tokenizer splits on ':').
+std::string ArchiveStore::group_of(const Entry& e) {
+  std::string with = e.archive + '\n' + e.with_bare;
+  std::string g = key('a', e.archive) + ':' + key('w', with);
+  if (!e.with_resource.empty()) g += ':' + key('r', with + '/' + e.with_resource);
+  return g;
+}
 
 ArchiveStore::ArchiveStore(Database& db)
     : db_(migrated(db)),
@@ -136,7 +142,7 @@ void ArchiveStore::add_all(const std::vector<Entry>& entries, std::int64_t max_m
       late.push_back(&e);
     } else {
       std::string keys = group_of(e);
-      if (!e.message_id.empty()) keys += ' ' + key('m', e.message_id);
+      if (!e.message_id.empty()) keys += ' ' + make_key('m', e.message_id);  // each one new
       rows.emplace(e.id, Row{std::move(keys), &e});
       order.push_back(e.id);
     }
@@ -191,7 +197,7 @@ void ArchiveStore::add_all(const std::vector<Entry>& entries, std::int64_t max_m
     if (n != 0) add_count(archive, n);
     if (max_messages <= 0) continue;
     StatementUse use(read_count_);
-    std::int64_t count = read_count_.bind(1, archive_key(archive)).step() ? read_count_.column_int(0) : 0;
+    std::int64_t count = read_count_.bind(1, key('a', archive)).step() ? read_count_.column_int(0) : 0;
     if (count > max_messages) drop_from(archive, oldest_ids(archive, INT64_MAX, count - max_messages));
   }
   tx.commit();
@@ -199,7 +205,7 @@ void ArchiveStore::add_all(const std::vector<Entry>& entries, std::int64_t max_m
 
 void ArchiveStore::add_count(const std::string& archive, std::int64_t delta) {
   StatementUse use(bump_count_);
-  bump_count_.bind(1, archive_key(archive)).bind(2, delta).exec();
+  bump_count_.bind(1, key('a', archive)).bind(2, delta).exec();
 }
 
 std::int64_t ArchiveStore::forgotten_up_to(const std::string& archive) {
@@ -218,7 +224,7 @@ std::vector<std::int64_t> ArchiveStore::oldest_ids(const std::string& archive, s
 }
 
 void ArchiveStore::drop_from(const std::string& archive, const std::vector<std::int64_t>& ids) {
-  const std::string mine = archive_key(archive);
+  const std::string mine = key('a', archive);
   std::int64_t dropped = 0;
   for (std::int64_t id : ids) {
     std::string keys, body, stanza;
@@ -302,7 +308,7 @@ Page ArchiveStore::query(const Query& q) {
   if (forgotten >= 0 || !q.fulltext.empty()) {
   } else if (!q.with_bare && q.ids.empty() && !bounded) {
     StatementUse use(read_count_);
-    page.count = read_count_.bind(1, archive_key(q.archive)).step() ? read_count_.column_int(0) : 0;
+    page.count = read_count_.bind(1, key('a', q.archive)).step() ? read_count_.column_int(0) : 0;
   } else if (q.with_bare || !q.ids.empty()) {
     Statement count(db_, "SELECT COUNT(*) FROM archive_index WHERE " + where);
     count.bind(1, match).bind(2, std::max(q.after, forgotten)).bind(3, q.before);
@@ -330,7 +336,7 @@ std::vector<ArchiveStore::Stored> ArchiveStore::find(const std::string& archive,
     if (ec != std::errc() || end != message_id.data() + message_id.size()) return out;
     sql += " AND archive_index.rowid = ?3";
   } else {
-    match += " AND keys : " + key('m', message_id);
+    match += " AND keys : " + make_key('m', message_id);
   }
   Statement s(db_, sql + " ORDER BY archive_index.rowid");
   s.bind(1, match).bind(2, forgotten_up_to(archive));
@@ -394,7 +400,7 @@ void ArchiveStore::remove_archive(const std::string& archive) {
     s.bind(1, archive).exec();
   }
   Statement counts(db_, "DELETE FROM archive_counts WHERE archive_key = ?1");
-  counts.bind(1, archive_key(archive)).exec();
+  counts.bind(1, key('a', archive)).exec();
   tx.commit();
 }
 

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "storage/database.hpp"
@@ -112,7 +113,13 @@ class ArchiveStore {
   // An archive's messages up to this id belong to an account deleted since: not shown.
   std::int64_t forgotten_up_to(const std::string& archive);
 
+  // Search keys of the archives and conversations seen lately: each costs a SHA-256.
+  std::string key(char kind, const std::string& text);
+  std::string group_of(const Entry& e);
+  std::string match_archive(const std::string& archive) { return "keys : " + key('a', archive); }
+
   xmppd::storage::Database& db_;
+  std::unordered_map<std::string, std::string> keys_;  // kind + text → key
   xmppd::storage::Statement account_exists_;
   xmppd::storage::Statement in_roster_;
   xmppd::storage::Statement insert_message_;

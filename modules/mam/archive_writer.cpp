@@ -64,7 +64,10 @@ boost::asio::awaitable<void> ArchiveWriter::drain() {
 }
 
 std::vector<std::function<void()>> ArchiveWriter::write_queued() {
-  std::vector<Job> jobs;
+  // The buffers go round: the queue fills the one the previous batch emptied, so a busy
+  // queue grows no vector job by job.
+  std::vector<Job> jobs = std::move(spare_);
+  jobs.clear();
   {
     std::lock_guard lock(mutex_);
     jobs.swap(queue_);
@@ -112,6 +115,8 @@ std::vector<std::function<void()>> ArchiveWriter::write_queued() {
     if (r.done) finished.push_back([done = std::move(r.done), outcome] { done(outcome); });
   }
   flush();
+  jobs.clear();
+  spare_ = std::move(jobs);
   return finished;
 }
 

@@ -69,6 +69,7 @@ class ArchiveWriter {
   std::mutex mutex_;  // guards the two below
   std::vector<Job> queue_;
   bool drain_scheduled_ = false;
+  std::vector<Job> spare_;  // the last batch's buffer, kept for its capacity (storage thread)
 };
 
 }  // namespace archive
