@@ -114,13 +114,13 @@ ArchiveStore::ArchiveStore(Database& db)
 
 void ArchiveStore::add_all(const std::vector<Entry>& entries, std::int64_t max_messages) {
   Database::Transaction tx(db_);
-  struct Row {
+  struct NewRow {
     std::string keys;
     const Entry* first;
   };
   // Entries of one message (the sender's and a local recipient's archive) make one row.
   std::vector<std::int64_t> order;
-  std::unordered_map<std::int64_t, Row> rows;
+  std::unordered_map<std::int64_t, NewRow> rows;
   std::vector<const Entry*> late;  // shares a message written by an earlier transaction
   std::map<std::string, std::int64_t> added;
   for (const Entry& e : entries) {
@@ -143,12 +143,12 @@ void ArchiveStore::add_all(const std::vector<Entry>& entries, std::int64_t max_m
     } else {
       std::string keys = group_of(e);
       if (!e.message_id.empty()) keys += ' ' + make_key('m', e.message_id);  // each one new
-      rows.emplace(e.id, Row{std::move(keys), &e});
+      rows.emplace(e.id, NewRow{std::move(keys), &e});
       order.push_back(e.id);
     }
   }
   for (std::int64_t id : order) {
-    const Row& row = rows.at(id);
+    const NewRow& row = rows.at(id);
     const Entry& e = *row.first;
     {
       StatementUse use(insert_message_);
@@ -157,41 +157,17 @@ void ArchiveStore::add_all(const std::vector<Entry>& entries, std::int64_t max_m
       else insert_message_.bind(5, e.text);
       if (insert_message_.exec() == 0) continue;
     }
-    StatementUse use(index_);
-    index_.bind(1, id).bind(2, row.keys);
-    if (e.text.empty()) index_.bind_null(3);
-    else index_.bind(3, e.text);
-    index_.exec();
+    index(id, row.keys, e.text.empty() ? nullptr : &e.text);
   }
   for (const Entry* e : late) {
-    StatementUse read(read_message_);
-    if (!read_message_.bind(1, e->id).step()) {
+    std::optional<Row> row = read_row(e->id);
+    if (!row) {
       added[e->archive] -= 1;  // the sender's copy never made it
       continue;
     }
-    std::string keys = read_message_.column_text(0), body = read_message_.column_text(1);
-    bool has_body = !read_message_.column_is_null(1);
-    std::string stanza = read_message_.column_text(2);
-    {
-      StatementUse use(unindex_);
-      unindex_.bind(1, e->id).bind(2, keys);
-      if (has_body) unindex_.bind(3, body);
-      else unindex_.bind_null(3);
-      unindex_.exec();
-    }
-    keys += ' ' + group_of(*e);
-    {
-      StatementUse use(update_message_);
-      update_message_.bind(1, e->id).bind(2, keys).bind(3, stanza);
-      if (has_body) update_message_.bind(4, body);
-      else update_message_.bind_null(4);
-      update_message_.exec();
-    }
-    StatementUse use(index_);
-    index_.bind(1, e->id).bind(2, keys);
-    if (has_body) index_.bind(3, body);
-    else index_.bind_null(3);
-    index_.exec();
+    unindex(e->id, *row);
+    row->keys += ' ' + group_of(*e);
+    rewrite(e->id, *row);
   }
   for (const auto& [archive, n] : added) {
     if (n != 0) add_count(archive, n);
@@ -227,51 +203,62 @@ void ArchiveStore::drop_from(const std::string& archive, const std::vector<std::
   const std::string mine = key('a', archive);
   std::int64_t dropped = 0;
   for (std::int64_t id : ids) {
-    std::string keys, body, stanza;
-    bool has_body = false;
-    {
-      StatementUse read(read_message_);
-      if (!read_message_.bind(1, id).step()) continue;
-      keys = read_message_.column_text(0);
-      body = read_message_.column_text(1);
-      has_body = !read_message_.column_is_null(1);
-      stanza = read_message_.column_text(2);
-    }
-    {
-      StatementUse use(unindex_);
-      unindex_.bind(1, id).bind(2, keys);
-      if (has_body) unindex_.bind(3, body);
-      else unindex_.bind_null(3);
-      unindex_.exec();
-    }
+    std::optional<Row> row = read_row(id);
+    if (!row) continue;
+    unindex(id, *row);
+    ++dropped;
     // Keep the other archives' groups (and the message id key, if any archive is left).
     std::string kept;
     bool archives_left = false;
-    for (const std::string& group : split(keys, ' ')) {
+    for (const std::string& group : split(row->keys, ' ')) {
       if (group.rfind(mine, 0) == 0) continue;
       archives_left |= group[0] == 'a';
       kept += (kept.empty() ? "" : " ") + group;
     }
-    ++dropped;
     if (!archives_left) {
       StatementUse use(delete_message_);
       delete_message_.bind(1, id).exec();
       continue;
     }
-    {
-      StatementUse use(update_message_);
-      update_message_.bind(1, id).bind(2, kept).bind(3, stanza);
-      if (has_body) update_message_.bind(4, body);
-      else update_message_.bind_null(4);
-      update_message_.exec();
-    }
-    StatementUse use(index_);
-    index_.bind(1, id).bind(2, kept);
-    if (has_body) index_.bind(3, body);
-    else index_.bind_null(3);
-    index_.exec();
+    row->keys = std::move(kept);
+    rewrite(id, *row);
   }
   if (dropped) add_count(archive, -dropped);
+}
+
+std::optional<ArchiveStore::Row> ArchiveStore::read_row(std::int64_t id) {
+  StatementUse use(read_message_);
+  if (!read_message_.bind(1, id).step()) return std::nullopt;
+  Row row{read_message_.column_text(0), std::nullopt, read_message_.column_text(2)};
+  if (!read_message_.column_is_null(1)) row.body = read_message_.column_text(1);
+  return row;
+}
+
+void ArchiveStore::index(std::int64_t id, const std::string& keys, const std::string* body) {
+  StatementUse use(index_);
+  index_.bind(1, id).bind(2, keys);
+  if (body) index_.bind(3, *body);
+  else index_.bind_null(3);
+  index_.exec();
+}
+
+void ArchiveStore::unindex(std::int64_t id, const Row& row) {
+  StatementUse use(unindex_);
+  unindex_.bind(1, id).bind(2, row.keys);
+  if (row.body) unindex_.bind(3, *row.body);
+  else unindex_.bind_null(3);
+  unindex_.exec();
+}
+
+void ArchiveStore::rewrite(std::int64_t id, const Row& row) {
+  {
+    StatementUse use(update_message_);
+    update_message_.bind(1, id).bind(2, row.keys).bind(3, row.stanza);
+    if (row.body) update_message_.bind(4, *row.body);
+    else update_message_.bind_null(4);
+    update_message_.exec();
+  }
+  index(id, row.keys, row.body ? &*row.body : nullptr);
 }
 
 Page ArchiveStore::query(const Query& q) {
@@ -346,29 +333,12 @@ std::vector<ArchiveStore::Stored> ArchiveStore::find(const std::string& archive,
 }
 
 void ArchiveStore::replace(std::int64_t id, const std::string& stanza) {
-  std::string keys, body;
-  bool has_body = false;
-  {
-    StatementUse read(read_message_);
-    if (!read_message_.bind(1, id).step()) return;
-    keys = read_message_.column_text(0);
-    body = read_message_.column_text(1);
-    has_body = !read_message_.column_is_null(1);
-  }
-  {
-    StatementUse use(unindex_);
-    unindex_.bind(1, id).bind(2, keys);
-    if (has_body) unindex_.bind(3, body);
-    else unindex_.bind_null(3);
-    unindex_.exec();
-  }
-  {
-    StatementUse use(update_message_);
-    update_message_.bind(1, id).bind(2, keys).bind(3, stanza).bind_null(4);  // the body is gone
-    update_message_.exec();
-  }
-  StatementUse use(index_);
-  index_.bind(1, id).bind(2, keys).bind_null(3).exec();
+  std::optional<Row> row = read_row(id);
+  if (!row) return;
+  unindex(id, *row);
+  row->stanza = stanza;
+  row->body.reset();  // a tombstone has nothing to find
+  rewrite(id, *row);
 }
 
 std::optional<std::pair<std::int64_t, std::int64_t>> ArchiveStore::bounds(const std::string& archive) {
@@ -432,13 +402,9 @@ std::int64_t ArchiveStore::expire_before(std::int64_t id, std::int64_t limit) {
     std::string keys = old.column_text(1);
     for (const std::string& group : split(keys, ' '))
       if (group[0] == 'a') removed_from[group.substr(0, group.find(':'))] += 1;
-    {
-      StatementUse use(unindex_);
-      unindex_.bind(1, message).bind(2, keys);
-      if (old.column_is_null(2)) unindex_.bind_null(3);
-      else unindex_.bind(3, old.column_text(2));
-      unindex_.exec();
-    }
+    Row row{keys, std::nullopt, {}};
+    if (!old.column_is_null(2)) row.body = old.column_text(2);
+    unindex(message, row);
     StatementUse use(delete_message_);
     delete_message_.bind(1, message).exec();
     ++removed;

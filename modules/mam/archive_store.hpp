@@ -102,6 +102,16 @@ class ArchiveStore {
     std::string sender;
     std::string stanza;
   };
+  // A stored message as the index sees it.
+  struct Row {
+    std::string keys;
+    std::optional<std::string> body;
+    std::string stanza;
+  };
+  std::optional<Row> read_row(std::int64_t id);
+  void index(std::int64_t id, const std::string& keys, const std::string* body);
+  void unindex(std::int64_t id, const Row& row);  // before the row changes or goes
+  void rewrite(std::int64_t id, const Row& row);  // stores and indexes it again
   // The messages `message_id` may name, oldest first.
   std::vector<Stored> find(const std::string& archive, const std::string& message_id, bool by_stanza_id);
   void replace(std::int64_t id, const std::string& stanza);
