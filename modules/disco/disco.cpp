@@ -1,12 +1,12 @@
 // XEP-0030 Service Discovery for the server and accounts, XEP-0115 entity capabilities
 // of the server (advertised in stream features), XEP-0157 contact addresses from config.
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include <xmppd/caps.hpp>
 #include <xmppd/module.hpp>
 #include <xmppd/stanza.hpp>
 
@@ -27,15 +27,6 @@ constexpr std::pair<const char*, const char*> kAddressFields[] = {
     {"feedback_addresses", "feedback-addresses"}, {"sales_addresses", "sales-addresses"},
     {"security_addresses", "security-addresses"}, {"support_addresses", "support-addresses"},
 };
-
-std::string base64_sha1(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha1(), nullptr);
-  unsigned char out[64];
-  int n = EVP_EncodeBlock(out, digest, int(len));
-  return std::string(reinterpret_cast<char*>(out), std::size_t(n));
-}
 
 class DiscoModule final : public xmppd::Module {
  public:
@@ -88,31 +79,9 @@ class DiscoModule final : public xmppd::Module {
     return query;
   }
 
-  // XEP-0115 §5.1 verification string, computed once all modules have registered.
+  // XEP-0115 §5.1, computed once all modules have registered.
   const std::string& caps_ver() {
-    std::call_once(ver_once_, [this] {
-      std::vector<std::string> identities, features;
-      for (const Element& i : ctx_->identities())
-        identities.push_back(std::string(i.attr_or("category")) + "/" + std::string(i.attr_or("type")) + "/" +
-                             std::string(i.attr_or("xml:lang")) + "/" + std::string(i.attr_or("name")));
-      features = ctx_->features();
-      std::sort(identities.begin(), identities.end());
-      std::sort(features.begin(), features.end());
-      std::string s;
-      for (const auto& i : identities) s += i + "<";
-      for (const auto& f : features) s += f + "<";
-      if (!addresses_.empty()) {
-        s += std::string(kServerInfo) + "<";
-        auto fields = addresses_;
-        std::sort(fields.begin(), fields.end());
-        for (auto& [var, values] : fields) {
-          s += var + "<";
-          std::sort(values.begin(), values.end());
-          for (const auto& v : values) s += v + "<";
-        }
-      }
-      ver_ = base64_sha1(s);
-    });
+    std::call_once(ver_once_, [this] { ver_ = xmppd::caps::ver(info_query()); });
     return ver_;
   }
 

@@ -95,7 +95,7 @@ TEST(Config, ShippedFileLoadsWithDefaults) {
   EXPECT_EQ(c.modules, (std::vector<std::string>{"roster", "presence", "disco", "offline", "vcard", "private",
                                                 "blocking", "last", "register", "adhoc", "ping", "version",
                                                 "time", "muc", "http_upload", "proxy65", "carbons",
-                                                "push", "mam"}));
+                                                "push", "mam", "pep"}));
   EXPECT_TRUE(c.module_files.empty());
 }
 
