@@ -218,6 +218,7 @@ class PepModule final : public xmppd::Module {
     };
     Outcome out = co_await storage(work);
     if (out.condition) co_return ctx_->send(pubsub_error(iq, out.condition, out.app));
+    xmppd::log::debug("pep: ", service.bare_str(), " published ", node, " item ", stored.id);
     Element reply = stanza::iq_result(iq);
     Element& published = reply.add_child("pubsub", kPubsub).add_child("publish", kPubsub);
     published.set_attr("node", node);
