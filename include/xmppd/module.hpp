@@ -189,6 +189,8 @@ class ModuleContext {
   // disco#info; and what every module of this host declared so.
   virtual void add_account_feature(std::string ns) = 0;
   virtual std::vector<std::string> account_features() const = 0;
+  virtual void add_account_identity(std::string category, std::string type, std::string name) = 0;
+  virtual std::vector<Element> account_identities() const = 0;
   // A stanza a local user's session sent, which an outgoing hook held back (returned
   // handled) to check something first, goes on as if just sent: the outgoing hooks run on
   // it again (the holding one must let it pass this time), then it is routed. 'from' is

@@ -112,6 +112,7 @@ class DiscoModule final : public xmppd::Module {
     Element& identity = query.add_child("identity", kInfo);
     identity.set_attr("category", "account");
     identity.set_attr("type", "registered");
+    for (const Element& i : ctx_->account_identities()) query.add_child(i);
     query.add_child("feature", kInfo).set_attr("var", kInfo);
     for (const std::string& f : ctx_->account_features()) query.add_child("feature", kInfo).set_attr("var", f);
     ctx_->send(std::move(reply));

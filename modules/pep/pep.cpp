@@ -42,6 +42,7 @@ using xmppd::storage::Subscription;
 namespace stanza = xmppd::stanza;
 
 constexpr const char* kInfo = "http://jabber.org/protocol/disco#info";
+constexpr const char* kItems = "http://jabber.org/protocol/disco#items";
 
 // An error reply with a pubsub#errors condition too (XEP-0060 §7 and §6).
 Element pubsub_error(const Element& iq, std::string_view condition, std::string_view app = {}) {
@@ -106,6 +107,9 @@ class PepModule final : public xmppd::Module {
                           "http://jabber.org/protocol/pubsub#access-roster", "http://jabber.org/protocol/pubsub#access-whitelist",
                           "http://jabber.org/protocol/pubsub#multi-items"})
       ctx.add_account_feature(f);
+    ctx.add_account_identity("pubsub", "pep", "");  // XEP-0163 §9
+    ctx.add_account_feature(kItems);
+    ctx.on_iq(xmppd::IqTarget::account, "get", kItems, [this](Element iq) { on_strand(&PepModule::on_items, std::move(iq)); });
     ctx.add_feature("http://jabber.org/protocol/pubsub#publish");  // servers advertise PEP support too
     for (const char* type : {"get", "set"}) {
       ctx.on_iq(xmppd::IqTarget::account, type, kPubsub, [this](Element iq) { on_strand(&PepModule::on_pubsub, std::move(iq)); });
@@ -335,6 +339,34 @@ class PepModule final : public xmppd::Module {
       Element& e = list.add_child("item", kPubsub);
       e.set_attr("id", i.id);
       if (auto p = Element::parse(i.payload, "")) e.add_child(std::move(*p));
+    }
+    ctx_->send(std::move(reply));
+  }
+
+  // XEP-0060 §5.2: the account's nodes, those the requester may read.
+  asio::awaitable<void> on_items(Element iq) {
+    auto from = Jid::parse(iq.attr_or("from"));
+    if (!from) co_return;
+    auto to = Jid::parse(iq.attr_or("to"));
+    Jid service = to ? to->bare() : from->bare();
+    if (iq.first_child()->attr("node")) co_return ctx_->send(pubsub_error(iq, "item-not-found"));
+    bool owner = service == from->bare();
+    auto work = [store = store_, service = service.bare_str(), owner, requester = from->bare_str()](xmppd::storage::Storage& s) {
+      std::optional<xmppd::storage::RosterItem> item;
+      auto at = service.find('@');
+      if (!owner) item = s.roster().item(service.substr(0, at), service.substr(at + 1), requester);
+      std::vector<std::string> readable;
+      for (const std::string& node : store->nodes(service))
+        if (auto config = store->node(service, node); config && may_read(*config, owner, item)) readable.push_back(node);
+      return readable;
+    };
+    std::vector<std::string> nodes = co_await storage(work);
+    Element reply = stanza::iq_result(iq);
+    Element& query = reply.add_child("query", kItems);
+    for (const std::string& node : nodes) {
+      Element& item = query.add_child("item", kItems);
+      item.set_attr("jid", service.bare_str());
+      item.set_attr("node", node);
     }
     ctx_->send(std::move(reply));
   }

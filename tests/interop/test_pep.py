@@ -113,6 +113,7 @@ class Notifications(PepTestCase):
 
         info = await alice["xep_0030"].get_info(jid="alice@localhost", timeout=TIMEOUT)
         self.assertIn(PUBSUB + "#publish-options", info["disco_info"]["features"])
+        self.assertIn(("pubsub", "pep", None, None), info["disco_info"]["identities"])
 
         reply = await self.publish(alice, NICK, nick("Ally"), item_id="current")
         self.assertEqual(reply.xml.find(f"{{{PUBSUB}}}pubsub/{{{PUBSUB}}}publish/{{{PUBSUB}}}item").get("id"), "current")
@@ -169,6 +170,11 @@ class Access(PepTestCase):
         self.assertEqual(await self.refused(self.items(carol, "alice@localhost", NICK)),
                          ("not-authorized", "presence-subscription-required"))
         self.assertEqual(len(await self.items(carol, "alice@localhost", GEO)), 1)
+        # Discovery lists the nodes each may read.
+        def nodes(items):
+            return sorted(node for _, node, _ in items["disco_items"]["items"])
+        self.assertEqual(nodes(await alice["xep_0030"].get_items(jid="alice@localhost", timeout=TIMEOUT)), [GEO, NICK])
+        self.assertEqual(nodes(await carol["xep_0030"].get_items(jid="alice@localhost", timeout=TIMEOUT)), [GEO])
         # Only the owner publishes.
         iq = carol.make_iq_set(ito="alice@localhost")
         publish = ET.SubElement(ET.SubElement(iq.xml, f"{{{PUBSUB}}}pubsub"), f"{{{PUBSUB}}}publish", {"node": NICK})

@@ -41,6 +41,7 @@ struct Host {
   HookList<AccountEvent> account_deleted;
   std::vector<std::string> features;
   std::vector<std::string> account_features;
+  std::vector<Element> account_identities;
   std::vector<Element> identities;
   std::vector<ModuleContext::StreamFeatureProvider> stream_features;
   std::vector<std::string> components;  // domains served by this host's modules

@@ -78,12 +78,22 @@ void HostContext::resubmit(Element stanza) {
   router_.route(std::move(stanza), *from, *to);
 }
 
+namespace {
+Element identity(std::string category, std::string type, std::string name) {
+  Element e("identity", "http://jabber.org/protocol/disco#info");
+  e.set_attr("category", std::move(category));
+  e.set_attr("type", std::move(type));
+  if (!name.empty()) e.set_attr("name", std::move(name));
+  return e;
+}
+}  // namespace
+
 void HostContext::add_identity(std::string category, std::string type, std::string name) {
-  Element identity("identity", "http://jabber.org/protocol/disco#info");
-  identity.set_attr("category", std::move(category));
-  identity.set_attr("type", std::move(type));
-  if (!name.empty()) identity.set_attr("name", std::move(name));
-  host_.identities.push_back(std::move(identity));
+  host_.identities.push_back(identity(std::move(category), std::move(type), std::move(name)));
+}
+
+void HostContext::add_account_identity(std::string category, std::string type, std::string name) {
+  host_.account_identities.push_back(identity(std::move(category), std::move(type), std::move(name)));
 }
 
 std::vector<Jid> HostContext::sessions_of(const Jid& bare) const {

@@ -71,6 +71,8 @@ class HostContext final : public ModuleContext {
                std::chrono::milliseconds timeout) override;
   void add_account_feature(std::string ns) override;
   std::vector<std::string> account_features() const override { return host_.account_features; }
+  void add_account_identity(std::string category, std::string type, std::string name) override;
+  std::vector<Element> account_identities() const override { return host_.account_identities; }
   void resubmit(Element stanza) override;
 
  private:
