@@ -25,7 +25,8 @@ constexpr const char* kCapsNode = "https://github.com/xmppd/xmppd";
 constexpr std::pair<const char*, const char*> kAddressFields[] = {
     {"abuse_addresses", "abuse-addresses"},       {"admin_addresses", "admin-addresses"},
     {"feedback_addresses", "feedback-addresses"}, {"sales_addresses", "sales-addresses"},
-    {"security_addresses", "security-addresses"}, {"support_addresses", "support-addresses"},
+    {"security_addresses", "security-addresses"}, {"status_addresses", "status-addresses"},
+    {"support_addresses", "support-addresses"},
 };
 
 class DiscoModule final : public xmppd::Module {

@@ -140,11 +140,6 @@ class PepModule final : public xmppd::Module {
     });
   }
 
-  template <class F>
-  auto storage(F f) {
-    return ctx_->storage().run(std::move(f));
-  }
-
   // XEP-0060 §6 and §7 (entity use cases) -------------------------------------------------
 
   asio::awaitable<void> on_pubsub(Element iq) {
@@ -220,7 +215,7 @@ class PepModule final : public xmppd::Module {
       out.roster = s.roster().items(service.substr(0, at), service.substr(at + 1));
       return out;
     };
-    Outcome out = co_await storage(work);
+    Outcome out = co_await ctx_->storage().run(work);
     if (out.condition) co_return ctx_->send(pubsub_error(iq, out.condition, out.app));
     xmppd::log::debug("pep: ", service.bare_str(), " published ", node, " item ", stored.id);
     Element reply = stanza::iq_result(iq);
@@ -258,7 +253,7 @@ class PepModule final : public xmppd::Module {
       out.roster = s.roster().items(service.substr(0, at), service.substr(at + 1));
       return out;
     };
-    Outcome out = co_await storage(work);
+    Outcome out = co_await ctx_->storage().run(work);
     if (!out.config || !out.removed) co_return ctx_->send(pubsub_error(iq, "item-not-found"));
     ctx_->send(stanza::iq_result(iq));
     std::string_view notify_attr = request.attr_or("notify");
@@ -288,7 +283,7 @@ class PepModule final : public xmppd::Module {
       store->save_node(service, node, config, server_max);
       return "";
     };
-    std::string condition = co_await storage(work);
+    std::string condition = co_await ctx_->storage().run(work);
     if (!condition.empty()) co_return ctx_->send(pubsub_error(iq, condition, condition == "not-allowed" ? "max-nodes-exceeded" : ""));
     ctx_->send(stanza::iq_result(iq));
   }
@@ -326,7 +321,7 @@ class PepModule final : public xmppd::Module {
       if (out.allowed) out.items = store->items(service, node, max, ids);
       return out;
     };
-    Outcome out = co_await storage(work);
+    Outcome out = co_await ctx_->storage().run(work);
     if (!out.config) co_return ctx_->send(pubsub_error(iq, "item-not-found"));
     if (!out.allowed) {
       Access a = out.config->access;
@@ -360,7 +355,7 @@ class PepModule final : public xmppd::Module {
         if (auto config = store->node(service, node); config && may_read(*config, owner, item)) readable.push_back(node);
       return readable;
     };
-    std::vector<std::string> nodes = co_await storage(work);
+    std::vector<std::string> nodes = co_await ctx_->storage().run(work);
     Element reply = stanza::iq_result(iq);
     Element& query = reply.add_child("query", kItems);
     for (const std::string& node : nodes) {
@@ -421,7 +416,7 @@ class PepModule final : public xmppd::Module {
       out.roster = s.roster().items(service.substr(0, at), service.substr(at + 1));
       return out;
     };
-    Outcome out = co_await storage(work);
+    Outcome out = co_await ctx_->storage().run(work);
     if (!out.config) co_return ctx_->send(pubsub_error(iq, "item-not-found"));
     if (out.invalid) co_return ctx_->send(pubsub_error(iq, "not-acceptable"));
     if (!set) {
@@ -550,7 +545,7 @@ class PepModule final : public xmppd::Module {
       }
       return out;
     };
-    std::vector<Last> last = co_await storage(work);
+    std::vector<Last> last = co_await ctx_->storage().run(work);
     for (const Last& l : last) {
       if (!caps_.wants(full.str(), l.node).value_or(false)) continue;
       auto service = Jid::parse(l.service);
