@@ -140,8 +140,9 @@ class BlockingModule final : public xmppd::Module {
     };
     Jid owner = from->bare();
     run(owner, std::move(iq), std::move(op),
-        [this, owner, reply = std::move(reply), push = std::move(push)](const BlocklistSnapshot&) mutable {
+        [this, owner, block, jids, reply = std::move(reply), push = std::move(push)](const BlocklistSnapshot&) mutable {
           ctx_->send(std::move(reply));
+          presence_side_effects(owner, block, jids);
           for (const Jid& target : cache_.push_targets(owner)) {
             Element copy = push;
             copy.set_attr("to", target.str());
@@ -149,6 +150,31 @@ class BlockingModule final : public xmppd::Module {
             ctx_->send(std::move(copy));
           }
         });
+  }
+
+  // §3.3, §3.4: a contact just blocked sees the user go offline; one just unblocked gets
+  // the user's current presence again, as an answer to a probe made on its behalf (the
+  // presence module answers only those the user's roster shares presence with).
+  void presence_side_effects(const Jid& owner, bool block, const std::vector<std::string>& jids) {
+    for (const std::string& text : jids) {
+      auto contact = Jid::parse(text);
+      if (!contact || contact->node().empty()) continue;  // a whole domain: no one in particular
+      if (block) {
+        for (const Jid& session : ctx_->sessions_of(owner)) {
+          Element gone("presence", xmppd::ns::kClient);
+          gone.set_attr("type", "unavailable");
+          gone.set_attr("from", session.str());
+          gone.set_attr("to", contact->str());
+          ctx_->send(std::move(gone));
+        }
+      } else {
+        Element probe("presence", xmppd::ns::kClient);
+        probe.set_attr("type", "probe");
+        probe.set_attr("from", contact->str());
+        probe.set_attr("to", owner.bare_str());
+        ctx_->send(std::move(probe));
+      }
+    }
   }
 
   // §3.5: stanzas from a blocked entity never reach the user. Presence and non-request
@@ -172,7 +198,9 @@ class BlockingModule final : public xmppd::Module {
     if (type == "error" || (e.stanza.name() == "iq" && type == "result")) return HookResult::handled;
     Element bounce = xmppd::stanza::error(e.stanza, "not-acceptable");
     bounce.set_attr("from", e.to.str());
-    bounce.child("error", e.stanza.ns())->add_child("blocked", kBlockingErrors);
+    Element* error = bounce.child("error", e.stanza.ns());
+    error->set_attr("type", "cancel");  // §3.6: retrying will not help
+    error->add_child("blocked", kBlockingErrors);
     routing_own_bounce = true;
     ctx_->send(std::move(bounce));
     routing_own_bounce = false;

@@ -150,6 +150,7 @@ class Enforcement(BlockingTestCase):
         alice.send_message(mto="bob@localhost", mbody="psst", mtype="chat")
         error = await self.next_of(alice.errors, "message error")
         self.assertEqual(error["error"]["condition"], "not-acceptable")
+        self.assertEqual(error["error"]["type"], "cancel")  # §3.6: retrying will not help
         self.assertIsNotNone(error.xml.find(".//{urn:xmpp:blocking:errors}blocked"), error)
 
         ping = alice.make_iq_get(ito=bob.boundjid.full)
@@ -175,6 +176,33 @@ class Enforcement(BlockingTestCase):
         bob.send_message(mto="alice@localhost", mbody="hi", mtype="chat")
         error = await self.next_of(bob.errors, "message error")
         self.assertEqual(error["error"]["condition"], "service-unavailable")
+
+
+
+class PresenceSideEffects(BlockingTestCase):
+    """§3.3/§3.4: a contact just blocked sees the user go offline, and comes back to see the
+    user's presence once unblocked."""
+
+    async def test_block_sends_unavailable_and_unblock_current_presence(self):
+        server = self.start_server(extra_toml='modules = ["disco", "blocking", "roster", "presence"]\n')
+        server.add_user(*ALICE)
+        server.add_user(*BOB)
+        alice = await self.connect(server, "alice@localhost/one", ALICE[1])
+        bob = await self.connect(server, "bob@localhost/laptop", BOB[1])
+        bob.unavailable = asyncio.Queue()
+        bob.add_event_handler("presence_unavailable", bob.unavailable.put_nowait)
+        # Mutual subscription: slixmpp approves and subscribes back by itself.
+        alice.send_presence(pto="bob@localhost", ptype="subscribe")
+        while (await self.next_of(bob.presences, "alice's presence"))["from"].full != "alice@localhost/one":
+            pass
+
+        await alice["xep_0191"].block(["bob@localhost"], timeout=TIMEOUT)
+        gone = await self.next_of(bob.unavailable, "unavailable from alice")
+        self.assertEqual(gone["from"].full, "alice@localhost/one")
+
+        await alice["xep_0191"].unblock(["bob@localhost"], timeout=TIMEOUT)
+        back = await self.next_of(bob.presences, "alice's presence again")
+        self.assertEqual(back["from"].full, "alice@localhost/one")
 
 
 if __name__ == "__main__":
