@@ -172,6 +172,9 @@ class RosterModule final : public Module {
     push(user, std::move(item), u.version);
     if (has_to(u.item.subscription) || u.item.ask) send_presence("unsubscribe", user, contact);
     if (has_from(u.item.subscription) || u.item.pending_in) send_presence("unsubscribed", user, contact);
+    // §3.2.2: a contact who no longer gets the user's presence sees the user go offline.
+    if (has_from(u.item.subscription))
+      for (const Jid& session : ctx_->sessions_of(user)) send_presence("unavailable", session, contact);
   }
 
   void send_presence(const char* type, const Jid& user, const Jid& contact) {

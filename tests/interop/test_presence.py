@@ -55,6 +55,8 @@ class Subscriptions(SubscriptionTestCase):
         self.assertEqual(item["subscription"], "remove")
         await bob.expect_presence("unsubscribe", "alice@localhost")
         await bob.expect_presence("unsubscribed", "alice@localhost")
+        # RFC 6121 §3.2.2: Bob no longer gets Alice's presence, and sees her go offline.
+        await bob.expect_presence("unavailable", "alice@localhost/phone")
         # Bob keeps the item, with nothing left of either subscription.
         states = [(await bob.next_push("alice@localhost"))[0]["subscription"] for _ in range(2)]
         self.assertEqual(states[-1], "none", states)
