@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include <xmppd/module.hpp>
+#include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
 
 #include "common/log.hpp"
@@ -26,9 +29,11 @@ std::int64_t unix_now() {
       .count();
 }
 
-Element answer(const Element& iq, std::int64_t seconds) {
+Element answer(const Element& iq, std::int64_t seconds, const std::string& status = {}) {
   Element reply = xmppd::stanza::iq_result(iq);
-  reply.add_child("query", kLast).set_attr("seconds", std::to_string(std::max<std::int64_t>(seconds, 0)));
+  Element& query = reply.add_child("query", kLast);
+  query.set_attr("seconds", std::to_string(std::max<std::int64_t>(seconds, 0)));
+  if (!status.empty()) query.add_text(status);
   return reply;
 }
 
@@ -45,8 +50,26 @@ class LastModule final : public xmppd::Module {
       ctx_->send(answer(iq, uptime.count()));
     });
     ctx.on_iq(xmppd::IqTarget::account, "get", kLast, [this](Element iq) { account_query(std::move(iq)); });
+    // The status of a resource's unavailable presence, kept until its session closes: the
+    // last one to close leaves it as the account's (XEP-0012 §4).
+    ctx.on_presence_broadcast(0, [this](xmppd::PresenceEvent& e) {
+      std::lock_guard lock(mutex_);
+      if (e.presence.attr_or("type") == "unavailable")
+        leaving_[e.from.str()] = e.presence.child_text("status", xmppd::ns::kClient);
+      else
+        leaving_.erase(e.from.str());
+      return xmppd::HookResult::pass;
+    });
     ctx.on_session_closed(0, [this](xmppd::SessionEvent& event) {
-      if (ctx_->sessions_of(event.jid.bare()).empty()) record_logout(event.jid.bare());
+      std::string status;
+      {
+        std::lock_guard lock(mutex_);
+        if (auto it = leaving_.find(event.jid.str()); it != leaving_.end()) {
+          status = std::move(it->second);
+          leaving_.erase(it);
+        }
+      }
+      if (ctx_->sessions_of(event.jid.bare()).empty()) record_logout(event.jid.bare(), std::move(status));
       return xmppd::HookResult::pass;
     });
   }
@@ -62,7 +85,7 @@ class LastModule final : public xmppd::Module {
                  requester = from->bare()]() -> boost::asio::awaitable<void> {
       struct Seen {
         bool allowed = false;
-        std::optional<std::int64_t> logout;
+        std::optional<last::LastStore::Logout> logout;
       };
       auto read = [last_store = store_, &account, &requester](xmppd::storage::Storage& s) {
         Seen seen;
@@ -72,7 +95,7 @@ class LastModule final : public xmppd::Module {
           seen.allowed = item->subscription == xmppd::storage::Subscription::from ||
                          item->subscription == xmppd::storage::Subscription::both;
         }
-        if (seen.allowed) seen.logout = last_store->logout_time(account.node(), account.domain());
+        if (seen.allowed) seen.logout = last_store->last_logout(account.node(), account.domain());
         return seen;
       };
       Seen seen;
@@ -86,15 +109,16 @@ class LastModule final : public xmppd::Module {
       if (!ctx_->sessions_of(account).empty()) co_return ctx_->send(answer(iq, 0));
       // No logout on record: the account never had a session.
       if (!seen.logout) co_return ctx_->send(xmppd::stanza::error(iq, "item-not-found"));
-      ctx_->send(answer(iq, unix_now() - *seen.logout));
+      ctx_->send(answer(iq, unix_now() - seen.logout->at, seen.logout->status));
     };
     ctx_->spawn(std::move(task));
   }
 
-  void record_logout(Jid account) {
-    auto task = [this, account = std::move(account), at = unix_now()]() -> boost::asio::awaitable<void> {
-      auto write = [last_store = store_, &account, at](xmppd::storage::Storage&) {
-        last_store->set_logout_time(account.node(), account.domain(), at);
+  void record_logout(Jid account, std::string status) {
+    auto task = [this, account = std::move(account), logout = last::LastStore::Logout{unix_now(), std::move(status)}]()
+        -> boost::asio::awaitable<void> {
+      auto write = [last_store = store_, &account, &logout](xmppd::storage::Storage&) {
+        last_store->set_logout(account.node(), account.domain(), logout);
       };
       try {
         co_await ctx_->storage().run(write);
@@ -108,6 +132,8 @@ class LastModule final : public xmppd::Module {
   xmppd::ModuleContext* ctx_ = nullptr;
   std::chrono::steady_clock::time_point started_;
   std::shared_ptr<last::LastStore> store_;  // used on the storage thread only
+  std::mutex mutex_;                         // guards leaving_ (hooks run on every network thread)
+  std::unordered_map<std::string, std::string> leaving_;  // full JID → status of its unavailable presence
 };
 
 }  // namespace

@@ -17,6 +17,8 @@ const std::vector<std::string> kMigrations = {
          PRIMARY KEY(domain, username),
          FOREIGN KEY(domain, username) REFERENCES accounts(domain, username) ON DELETE CASCADE
        ) WITHOUT ROWID;)",
+    // XEP-0012 §4: the status text of the last unavailable presence.
+    "ALTER TABLE last_logout ADD COLUMN status TEXT NOT NULL DEFAULT ''",
 };
 
 Database& migrated(Database& db) {
@@ -27,22 +29,23 @@ Database& migrated(Database& db) {
 }  // namespace
 
 LastStore::LastStore(Database& db)
-    : select_(migrated(db), "SELECT logout_at FROM last_logout WHERE domain = ?1 AND username = ?2"),
+    : select_(migrated(db), "SELECT logout_at, status FROM last_logout WHERE domain = ?1 AND username = ?2"),
       // An account deleted while its last session was closing has nothing left to refer to.
-      upsert_(db, "INSERT INTO last_logout(domain, username, logout_at) SELECT ?1, ?2, ?3 "
+      upsert_(db, "INSERT INTO last_logout(domain, username, logout_at, status) SELECT ?1, ?2, ?3, ?4 "
                   "WHERE EXISTS(SELECT 1 FROM accounts WHERE domain = ?1 AND username = ?2) "
-                  "ON CONFLICT(domain, username) DO UPDATE SET logout_at = excluded.logout_at") {}
+                  "ON CONFLICT(domain, username) DO UPDATE SET logout_at = excluded.logout_at, "
+                  "status = excluded.status") {}
 
-std::optional<std::int64_t> LastStore::logout_time(const std::string& user, const std::string& domain) {
+std::optional<LastStore::Logout> LastStore::last_logout(const std::string& user, const std::string& domain) {
   xmppd::storage::StatementUse reset(select_);
   select_.bind(1, domain).bind(2, user);
   if (!select_.step()) return std::nullopt;
-  return select_.column_int(0);
+  return Logout{select_.column_int(0), select_.column_text(1)};
 }
 
-void LastStore::set_logout_time(const std::string& user, const std::string& domain, std::int64_t unix_time) {
+void LastStore::set_logout(const std::string& user, const std::string& domain, const Logout& logout) {
   xmppd::storage::StatementUse reset(upsert_);
-  upsert_.bind(1, domain).bind(2, user).bind(3, unix_time).exec();
+  upsert_.bind(1, domain).bind(2, user).bind(3, logout.at).bind(4, logout.status).exec();
 }
 
 }  // namespace last

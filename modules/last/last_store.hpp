@@ -15,9 +15,13 @@ class LastStore {
   // Creates or upgrades the table; then prepares the statements.
   explicit LastStore(xmppd::storage::Database& db);
 
-  // Unix time (seconds) of the account's last logout, if it ever had one.
-  std::optional<std::int64_t> logout_time(const std::string& user, const std::string& domain);
-  void set_logout_time(const std::string& user, const std::string& domain, std::int64_t unix_time);
+  struct Logout {
+    std::int64_t at;     // Unix time, seconds
+    std::string status;  // of the unavailable presence it left with; empty for none
+  };
+  // The account's last logout, if it ever had one.
+  std::optional<Logout> last_logout(const std::string& user, const std::string& domain);
+  void set_logout(const std::string& user, const std::string& domain, const Logout& logout);
 
  private:
   xmppd::storage::Statement select_;

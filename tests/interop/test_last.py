@@ -57,6 +57,38 @@ class Accounts(LastActivityTestCase):
         self.assertGreaterEqual(seconds, 0)
         self.assertLess(seconds, 60)
 
+    async def test_status_of_the_last_unavailable_presence(self):
+        server = self.start_server_with_users(extra_toml=modules_toml())
+        alice = await self.login_with_last(server, "alice@localhost/wonderland", ALICE[1])
+        bob = await self.login_with_last(server, "bob@localhost/laptop", BOB[1])
+        phone = await self.login_with_last(server, "bob@localhost/phone", BOB[1])
+        await self.subscribe(alice, "bob@localhost")
+        # RFC 6121 §4.5.2: the other resource sees the unavailable presence, status and all.
+        gone = asyncio.Queue()
+        bob.add_event_handler("presence_unavailable", gone.put_nowait)
+        phone.send_presence(ptype="unavailable", pstatus="Gone fishing")
+        seen = await asyncio.wait_for(gone.get(), TIMEOUT)
+        while seen["from"].full != "bob@localhost/phone":
+            seen = await asyncio.wait_for(gone.get(), TIMEOUT)
+        self.assertEqual(seen["status"], "Gone fishing")
+        await phone.close()
+        await bob.close()
+        await self.log_line(server, r"bob@localhost/laptop disconnected")
+        await self.log_line(server, r"bob@localhost/phone disconnected")
+        # XEP-0012 §4: the last logout's status comes with the idle time. Here the laptop
+        # closed last, having said nothing: no text.
+        reply = await alice["xep_0012"].get_last_activity("bob@localhost", timeout=TIMEOUT)
+        self.assertFalse(reply["last_activity"]["status"])
+
+        bob = await self.login_with_last(server, "bob@localhost/laptop", BOB[1])
+        bob.send_presence(ptype="unavailable", pstatus="Back on Monday")
+        await bob.barrier()
+        since = server.log.mark()
+        await bob.close()
+        await self.log_line(server, r"bob@localhost/laptop disconnected", since)
+        reply = await alice["xep_0012"].get_last_activity("bob@localhost", timeout=TIMEOUT)
+        self.assertEqual(reply["last_activity"]["status"], "Back on Monday")
+
     async def test_own_account_is_zero_while_online(self):
         server = self.start_server_with_users(extra_toml=modules_toml())
         alice = await self.login_with_last(server, "alice@localhost/wonderland", ALICE[1])
