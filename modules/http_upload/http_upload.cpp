@@ -60,6 +60,13 @@ class HttpUploadModule final : public xmppd::Module {
     slot_lifetime_ = config.integer("slot_lifetime", 300, 1, 24 * 3600);
     auto max_connections = config.integer("max_connections", 1000, 1, 1'000'000);
     std::string secret = config.string("secret", "");
+    allowed_types_ = config.strings("allowed_content_types", {});
+    for (const std::string& t : allowed_types_)
+      if (!valid_content_type(t) || t.find('/') == std::string::npos)
+        throw xmppd::ModuleConfigError("modules.http_upload.allowed_content_types: not a MIME type: " + t);
+    put_authorization_ = config.string("put_authorization", "");
+    if (!put_authorization_.empty() && !valid_content_type(put_authorization_))  // printable ASCII, one line
+      throw xmppd::ModuleConfigError("modules.http_upload.put_authorization: not a valid header value");
     if (!secret.empty() && secret.size() < 16)
       throw xmppd::ModuleConfigError("modules.http_upload.secret: use at least 16 characters (or leave it out)");
     while (!url.empty() && url.back() == '/') url.pop_back();
@@ -159,6 +166,10 @@ class HttpUploadModule final : public xmppd::Module {
       ctx_->send(std::move(reply));
       return;
     }
+    if (!allowed(content_type)) {
+      ctx_->send(xmppd::stanza::error(iq, "not-acceptable", "Files of type " + content_type + " are not accepted here"));
+      return;
+    }
     std::string owner = from.bare_str();
     if (!store_->within_quota(owner, static_cast<std::uint64_t>(size))) {
       ctx_->send(xmppd::stanza::error(iq, "resource-constraint", "Upload quota exceeded"));
@@ -172,13 +183,35 @@ class HttpUploadModule final : public xmppd::Module {
                           "&token=" + signer_->sign(grant);
     Element reply = xmppd::stanza::iq_result(iq);
     Element& slot = reply.add_child("slot", kUpload);
-    slot.add_child("put", kUpload).set_attr("url", put_url);
+    Element& put = slot.add_child("put", kUpload);
+    put.set_attr("url", put_url);
+    // For an upload through a proxy that wants to see it (XEP-0363 §5 allows this header).
+    if (!put_authorization_.empty()) {
+      Element& header = put.add_child("header", kUpload);
+      header.set_attr("name", "Authorization");
+      header.add_text(put_authorization_);
+    }
     slot.add_child("get", kUpload).set_attr("url", get_url);
     xmppd::log::info("http_upload: slot ", grant.id, " for ", from.str(), ": ", size, " bytes");
     ctx_->send(std::move(reply));
   }
 
+  // The allow list: exact types, or "type/*"; empty allows every type.
+  bool allowed(std::string_view type) const {
+    if (allowed_types_.empty()) return true;
+    std::string_view base = type.substr(0, type.find(';'));  // parameters do not matter
+    while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+    for (const std::string& a : allowed_types_) {
+      if (a == base) return true;
+      if (a.size() > 2 && a.ends_with("/*") && base.substr(0, a.size() - 1) == std::string_view(a).substr(0, a.size() - 1))
+        return true;
+    }
+    return false;
+  }
+
   xmppd::ModuleContext* ctx_ = nullptr;
+  std::vector<std::string> allowed_types_;
+  std::string put_authorization_;
   std::int64_t max_file_size_ = 0;
   std::int64_t slot_lifetime_ = 0;
   std::string base_url_;

@@ -250,6 +250,21 @@ class SlotRefusals(UploadTestCase):
         await self.slot(alice, "small.bin", MiB)  # what still fits is granted
 
 
+class SlotPolicy(UploadTestCase):
+    """What the config says about slots: the types accepted, and a header for a proxy."""
+
+    async def test_content_type_allow_list_and_authorization_header(self):
+        server = self.start_upload_server('allowed_content_types = ["image/*", "video/mp4"]\n'
+                                          'put_authorization = "Basic dXBsb2FkOnNlY3JldA=="\n')
+        alice = await self.login_uploader(server, *ALICE)
+        await self.assert_slot_error(self.slot(alice, "notes.txt", 10, "text/plain"), "not-acceptable", "modify")
+        await self.assert_slot_error(self.slot(alice, "clip.webm", 10, "video/webm"), "not-acceptable", "modify")
+        reply = await self.raw_request(alice, {"filename": "cat.png", "size": "10", "content-type": "image/png"})
+        header = reply.xml.find(f"{{{UPLOAD_NS}}}slot/{{{UPLOAD_NS}}}put/{{{UPLOAD_NS}}}header")
+        self.assertEqual((header.get("name"), header.text), ("Authorization", "Basic dXBsb2FkOnNlY3JldA=="))
+        await self.slot(alice, "clip.mp4", 10, "video/mp4")
+
+
 class HttpRefusals(UploadTestCase):
     """Bad PUTs and GETs get the right status and leave nothing on disk."""
 
