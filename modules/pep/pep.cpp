@@ -74,6 +74,17 @@ bool may_read(const NodeConfig& config, bool owner, const std::optional<xmppd::s
   return false;
 }
 
+// The owner's roster, and the owner's roster item for one contact (`owner`: a bare JID).
+std::vector<xmppd::storage::RosterItem> roster_of(xmppd::storage::Storage& s, const std::string& owner) {
+  auto at = owner.find('@');
+  return s.roster().items(owner.substr(0, at), owner.substr(at + 1));
+}
+std::optional<xmppd::storage::RosterItem> roster_item(xmppd::storage::Storage& s, const std::string& owner,
+                                                      const std::string& contact) {
+  auto at = owner.find('@');
+  return s.roster().item(owner.substr(0, at), owner.substr(at + 1), contact);
+}
+
 const char* refusal_of(Access access) {
   switch (access) {
     case Access::presence: return "presence-subscription-required";
@@ -211,8 +222,7 @@ class PepModule final : public xmppd::Module {
       out.config = *config;
       std::int64_t keep = config->max_items == kMaxItems ? server_max : std::min(config->max_items, server_max);
       store->publish(service, node, stored, config->persist_items ? keep : 1);
-      auto at = service.find('@');
-      out.roster = s.roster().items(service.substr(0, at), service.substr(at + 1));
+      out.roster = roster_of(s, service);
       return out;
     };
     Outcome out = co_await ctx_->storage().run(work);
@@ -224,11 +234,7 @@ class PepModule final : public xmppd::Module {
     published.add_child("item", kPubsub).set_attr("id", stored.id);
     ctx_->send(std::move(reply));
 
-    Element event = event_message(service, node);
-    Element& it = event.child("event", kPubsubEvent)->child("items", kPubsubEvent)->add_child("item", kPubsubEvent);
-    it.set_attr("id", stored.id);
-    if (auto p = Element::parse(stored.payload, "")) it.add_child(std::move(*p));
-    notify(service, node, out.config, out.roster, event);
+    notify(service, node, out.config, out.roster, item_event(service, node, stored));
   }
 
   asio::awaitable<void> retract(const Element& iq, const Jid& service, bool owner) {
@@ -249,8 +255,7 @@ class PepModule final : public xmppd::Module {
       out.config = store->node(service, node);
       if (!out.config) return out;
       out.removed = store->retract(service, node, id);
-      auto at = service.find('@');
-      out.roster = s.roster().items(service.substr(0, at), service.substr(at + 1));
+      out.roster = roster_of(s, service);
       return out;
     };
     Outcome out = co_await ctx_->storage().run(work);
@@ -315,8 +320,7 @@ class PepModule final : public xmppd::Module {
       out.config = store->node(service, node);
       if (!out.config) return out;
       std::optional<xmppd::storage::RosterItem> item;
-      auto at = service.find('@');
-      if (!owner) item = s.roster().item(service.substr(0, at), service.substr(at + 1), requester);
+      if (!owner) item = roster_item(s, service, requester);
       out.allowed = may_read(*out.config, owner, item);
       if (out.allowed) out.items = store->items(service, node, max, ids);
       return out;
@@ -348,8 +352,7 @@ class PepModule final : public xmppd::Module {
     bool owner = service == from->bare();
     auto work = [store = store_, service = service.bare_str(), owner, requester = from->bare_str()](xmppd::storage::Storage& s) {
       std::optional<xmppd::storage::RosterItem> item;
-      auto at = service.find('@');
-      if (!owner) item = s.roster().item(service.substr(0, at), service.substr(at + 1), requester);
+      if (!owner) item = roster_item(s, service, requester);
       std::vector<std::string> readable;
       for (const std::string& node : store->nodes(service))
         if (auto config = store->node(service, node); config && may_read(*config, owner, item)) readable.push_back(node);
@@ -412,8 +415,7 @@ class PepModule final : public xmppd::Module {
       }
       if (what == "delete") store->remove_node(service, node);
       else store->purge(service, node);
-      auto at = service.find('@');
-      out.roster = s.roster().items(service.substr(0, at), service.substr(at + 1));
+      out.roster = roster_of(s, service);
       return out;
     };
     Outcome out = co_await ctx_->storage().run(work);
@@ -436,6 +438,15 @@ class PepModule final : public xmppd::Module {
   }
 
   // Notifications ---------------------------------------------------------------------------
+
+  // A notification of one published item.
+  static Element item_event(const Jid& service, const std::string& node, const Item& item) {
+    Element event = event_message(service, node);
+    Element& it = event.child("event", kPubsubEvent)->child("items", kPubsubEvent)->add_child("item", kPubsubEvent);
+    it.set_attr("id", item.id);
+    if (auto p = Element::parse(item.payload, "")) it.add_child(std::move(*p));
+    return event;
+  }
 
   static Element event_message(const Jid& service, const std::string& node) {
     Element m("message", xmppd::ns::kClient);
@@ -532,10 +543,9 @@ class PepModule final : public xmppd::Module {
         if (item.subscription == Subscription::to || item.subscription == Subscription::both) services.push_back(item.jid);
       for (const std::string& service : services) {
         bool owner = service == full.bare_str();
-        auto at = service.find('@');
-        if (at == std::string::npos) continue;
+        if (service.find('@') == std::string::npos) continue;
         std::optional<xmppd::storage::RosterItem> mine;
-        if (!owner) mine = s.roster().item(service.substr(0, at), service.substr(at + 1), full.bare_str());
+        if (!owner) mine = roster_item(s, service, full.bare_str());
         for (const std::string& node : store->nodes(service)) {
           auto config = store->node(service, node);
           if (!config || config->send_last != "on_sub_and_presence" || !may_read(*config, owner, mine)) continue;
@@ -550,11 +560,8 @@ class PepModule final : public xmppd::Module {
       if (!caps_.wants(full.str(), l.node).value_or(false)) continue;
       auto service = Jid::parse(l.service);
       if (!service) continue;
-      Element event = event_message(*service, l.node);
+      Element event = item_event(*service, l.node, l.item);
       event.set_attr("to", full.str());
-      Element& it = event.child("event", kPubsubEvent)->child("items", kPubsubEvent)->add_child("item", kPubsubEvent);
-      it.set_attr("id", l.item.id);
-      if (auto p = Element::parse(l.item.payload, "")) it.add_child(std::move(*p));
       ctx_->send(std::move(event));
     }
   }
