@@ -190,8 +190,10 @@ Element Room::subject_message() const {
 void Room::on_presence(Element presence, const Jid& from, const Jid& to, bool just_created) {
   std::string_view type = presence.attr_or("type");
   if (to.is_bare()) {
-    // §7.2.1: entering needs a nickname.
+    // §7.2.1: entering needs a nickname. Leaving does not: an occupant whose client sends
+    // unavailable to the room itself is out, as it meant.
     if (type.empty()) env_.send(stanza::error(presence, "jid-malformed"));
+    else if (type == "unavailable" && find(from)) leave(from, presence.child_text("status", kClient));
     return;
   }
   Occupant* o = find(from);

@@ -92,6 +92,7 @@ Element config_form(const RoomConfig& config, std::int64_t service_max) {
 Element config_submission(const RoomConfig& config) { return form_of(config, "submit", false); }
 
 std::optional<RoomConfig> apply_config_form(const Element& form, RoomConfig c, std::int64_t service_max) {
+  std::optional<bool> protection;  // passwordprotectedroom, if the form says
   for (const Element& f : form.nodes()) {
     if (!f.is("field", kDataForms)) continue;
     std::string_view var = f.attr_or("var");
@@ -109,7 +110,10 @@ std::optional<RoomConfig> apply_config_form(const Element& form, RoomConfig c, s
     else if (var == kPublic) ok = set_flag(c.public_room);
     else if (var == kMembersOnly) ok = set_flag(c.members_only);
     else if (var == kModerated) ok = set_flag(c.moderated);
-    else if (var == kPasswordProtected) ok = set_flag(c.password_protected);
+    else if (var == kPasswordProtected) {
+      ok = set_flag(c.password_protected);
+      protection = c.password_protected;
+    }
     else if (var == kSecret) c.password = v;
     else if (var == kChangeSubject) ok = set_flag(c.occupants_change_subject);
     else if (var == kAllowInvites) ok = set_flag(c.occupants_invite);
@@ -125,6 +129,10 @@ std::optional<RoomConfig> apply_config_form(const Element& form, RoomConfig c, s
     }
     if (!ok) return std::nullopt;
   }
+  // The password and the flag stay consistent, as clients expect: a password alone protects
+  // the room; switching protection off removes the password.
+  if (protection == false) c.password.clear();
+  else if (!c.password.empty()) c.password_protected = true;
   if (c.password_protected && c.password.empty()) return std::nullopt;
   return c;
 }

@@ -209,6 +209,12 @@ class Conversation(MucTestCase):
         refused = await bob.message_from(room, lambda m: m["type"] == "error", "refusal")
         self.assertEqual(error_condition(refused), "not-acceptable")
 
+        # Unavailable sent to the room's bare JID leaves too (what some clients do).
+        carol.send_presence(pto=room, ptype="unavailable")
+        await carol.presence_from(f"{room}/Carol", type="unavailable", codes=[110])
+        await alice.presence_from(f"{room}/Carol", type="unavailable")
+        await carol.join(room, "Carol")
+
         # A temporary room vanishes with its last occupant.
         alice.muc.leave_muc(room, "Alice")
         carol.muc.leave_muc(room, "Carol")

@@ -142,6 +142,15 @@ class Moderation(MucTestCase):
         # Protected without a password is not acceptable.
         self.assertEqual(await alice.iq_error(alice.configure(room, roomsecret="")), "not-acceptable")
 
+    async def test_a_password_alone_protects_the_room(self):
+        server = self.start_muc_server()
+        alice, room = await self.room_with(server, "safe", roomsecret="hunter2")
+        bob = await self.connect(server, "bob")
+        self.assertEqual(await bob.join_refused(room, "Bob"), "not-authorized")
+        info = await bob["xep_0030"].get_info(jid=room, timeout=15)
+        self.assertIn("muc_passwordprotected", info["disco_info"]["features"])
+        await bob.join(room, "Bob", password="hunter2")
+
     async def test_full_room(self):
         server = self.start_muc_server("[modules.muc]\nmax_occupants = 50\n")
         alice, room = await self.room_with(server, "small", maxusers="2")

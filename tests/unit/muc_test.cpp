@@ -157,6 +157,21 @@ TEST(RoomConfigForm, AppliesValuesAndRejectsBadOnes) {
       submitted({{"muc#roomconfig_passwordprotectedroom", "1"}, {"muc#roomconfig_roomsecret", "pw"}}), defaults, 100));
 }
 
+TEST(RoomConfigForm, PasswordAndProtectionStayConsistent) {
+  muc::RoomConfig defaults;
+  // A password alone protects the room, as clients that send only roomsecret expect.
+  auto with_secret = muc::apply_config_form(submitted({{"muc#roomconfig_roomsecret", "pw"}}), defaults, 100);
+  ASSERT_TRUE(with_secret);
+  EXPECT_TRUE(with_secret->password_protected);
+  EXPECT_EQ(with_secret->password, "pw");
+  // Switching protection off removes the password, even one sent along.
+  auto off = muc::apply_config_form(
+      submitted({{"muc#roomconfig_passwordprotectedroom", "0"}, {"muc#roomconfig_roomsecret", "pw"}}), *with_secret, 100);
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->password_protected);
+  EXPECT_TRUE(off->password.empty());
+}
+
 TEST(RoomConfigForm, StoredSubmissionRoundTrips) {
   muc::RoomConfig c;
   c.name = "Name & <more>";
