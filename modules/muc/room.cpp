@@ -205,6 +205,16 @@ void Room::on_presence(Element presence, const Jid& from, const Jid& to, bool ju
     if (o && gone_error(presence)) leave(from, {}, {333});
     return;
   }
+  if (type == "probe") {
+    // An occupant asks for another's current presence (after a reconnect, say): answered as
+    // the room would broadcast it to them.
+    auto target = occupants_.find(to.resource());
+    if (!o) return env_.send(stanza::error(presence, "not-acceptable"));
+    if (target == occupants_.end()) return env_.send(stanza::error(presence, "item-not-found"));
+    Element current = presence_of(target->second, {}, sees_real_jids(*o), &target->second == o);
+    current.set_attr("to", from.str());
+    return env_.send(std::move(current));
+  }
   if (!type.empty()) {
     if (stanza::may_reply_with_error(presence)) env_.send(stanza::error(presence, "bad-request"));
     return;

@@ -333,13 +333,16 @@ void Room::apply_config(RoomConfig config, const Element& iq) {
   bool was_locked = locked_;
   RoomConfig before = std::exchange(config_, std::move(config));
   locked_ = false;
-  // §10.2.1: occupants hear of the change (104, and 172/173 when anonymity changed).
+  // §10.2.1: occupants hear of the change (104; 170/171 when logging, 172/173 when
+  // anonymity changed).
+  bool logged_before = before.persistent && before.enable_logging;
   if (!was_locked && before != config_) {
     Element m("message", kClient);
     m.set_attr("type", "groupchat");
     m.set_attr("from", jid_.str());
     Element& x = m.add_child("x", kMucUser);
     add_status(x, 104);
+    if (logged_before != archived()) add_status(x, archived() ? 170 : 171);
     if (before.non_anonymous != config_.non_anonymous) add_status(x, config_.non_anonymous ? 172 : 173);
     broadcast_message(std::move(m));
   }

@@ -161,6 +161,26 @@ class Moderation(MucTestCase):
         # The owner cannot go beyond the service's limit.
         self.assertEqual(await alice.iq_error(alice.configure(room, maxusers="51")), "not-acceptable")
 
+    async def test_logging_changes_are_announced_and_probes_answered(self):
+        server = self.start_muc_server()
+        alice, room = await self.room_with(server, "logbook")
+        bob = await self.connect(server, "bob")
+        await bob.join(room, "Bob")
+        # §10.2.1: 170 when the room starts keeping an archive, 171 when it stops.
+        await alice.configure(room, persistentroom="1")
+        notice = await bob.message_from(room, lambda m: 104 in status_codes(m), "configuration change")
+        self.assertIn(170, status_codes(notice))
+        await alice.configure(room, enablelogging="0")
+        notice = await bob.message_from(room, lambda m: 104 in status_codes(m), "configuration change")
+        self.assertIn(171, status_codes(notice))
+        # A probe to an occupant is answered with its current presence.
+        alice.send_presence(pshow="away", pstatus="lunch", pto=f"{room}/Alice")
+        await bob.presence_from(f"{room}/Alice", where=lambda p: p["status"] == "lunch")
+        bob.send_presence(ptype="probe", pto=f"{room}/Alice")
+        answer = await bob.presence_from(f"{room}/Alice", where=lambda p: p["status"] == "lunch")
+        self.assertEqual(answer["show"], "away")
+        self.assertEqual(item(answer)["role"], "moderator")
+
     async def test_non_anonymous(self):
         server = self.start_muc_server()
         alice, room = await self.room_with(server, "open-book")
@@ -267,7 +287,7 @@ class BadInput(MucTestCase):
                                            f"<query xmlns='{admin}'/>"), "service-unavailable")
 
         # Presence of an unknown type; an invitation to a malformed address.
-        alice.send_presence(pto=f"{room}/Alice", ptype="probe")
+        alice.send_raw(f"<presence to='{room}/Alice' type='bogus'/>")
         refused = await alice.presence_from(f"{room}/Alice", type="error")
         self.assertEqual(error_condition(refused), "bad-request")
         invite = alice.make_message(mto=room)
