@@ -427,6 +427,7 @@ void Room::invite_or_decline(const Element& message, const Jid& from) {
     Element m("message", kClient);
     m.set_attr("from", jid_.str());
     m.set_attr("to", to->str());
+    if (const std::string* id = message.attr("id")) m.set_attr("id", *id);  // the sender may track it
     Element& forwarded = m.add_child("x", kMucUser).add_child("decline", kMucUser);
     forwarded.set_attr("from", from.bare_str());
     if (const Element* reason = decline->child("reason", kMucUser)) forwarded.add_child(*reason);
@@ -454,6 +455,7 @@ void Room::invite_or_decline(const Element& message, const Jid& from) {
     Element m("message", kClient);
     m.set_attr("from", jid_.str());
     m.set_attr("to", to.str());
+    if (const std::string* id = message.attr("id")) m.set_attr("id", *id);
     Element& out_x = m.add_child("x", kMucUser);
     Element& forwarded = out_x.add_child("invite", kMucUser);
     forwarded.set_attr("from", from.str());

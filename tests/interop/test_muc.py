@@ -9,6 +9,7 @@ Run from tests/interop/ with Debian's interpreter:
 import asyncio
 import datetime
 import unittest
+import xml.etree.ElementTree as ET
 
 from muc_support import (DELAY, MUC, SERVICE, MucTestCase, error_condition, form_fields, item, room_jid,
                          status_codes)
@@ -306,9 +307,14 @@ class PrivateMessagesAndInvitations(MucTestCase):
         await alice.configure(room, passwordprotectedroom="1", roomsecret="s3cret")
 
         invited = carol.messages  # slixmpp raises groupchat_invite; the mailbox has it too
-        alice.muc.invite(room, "carol@localhost", "come along")
+        request = alice.make_message(mto=room)
+        request["id"] = "invite-1"
+        request.append(ET.fromstring("<x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@localhost'>"
+                                     "<reason>come along</reason></invite></x>"))
+        request.send()
         invite = await invited.take(lambda m: m["from"].full == room and muc_invite(m) is not None,
                                     "mediated invitation")
+        self.assertEqual(invite["id"], "invite-1")  # the inviter may track it
         inv = muc_invite(invite)
         self.assertEqual(inv.get("from"), alice.boundjid.full)
         self.assertEqual(inv.findtext("{http://jabber.org/protocol/muc#user}reason"), "come along")
