@@ -34,6 +34,9 @@ class ModuleConfig {
   // A length of time: a number with a unit ("90s", "30m", "12h", "7d", "2w", "1y") or
   // "never" (returned as zero). Appended: existing members keep their places.
   std::chrono::seconds duration(std::string_view key, std::chrono::seconds fallback) const;
+  // For a value the accessors accept but the module cannot use (a domain that is not one,
+  // a word not among those allowed): throws ModuleConfigError naming file, line and key.
+  [[noreturn]] void reject(std::string_view key, const std::string& why) const { fail(key, why); }
 
   // Throws ModuleConfigError naming every key present that no accessor asked for.
   void check_no_unknown_keys() const;

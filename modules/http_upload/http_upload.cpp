@@ -63,12 +63,12 @@ class HttpUploadModule final : public xmppd::Module {
     allowed_types_ = config.strings("allowed_content_types", {});
     for (const std::string& t : allowed_types_)
       if (!valid_content_type(t) || t.find('/') == std::string::npos)
-        throw xmppd::ModuleConfigError("modules.http_upload.allowed_content_types: not a MIME type: " + t);
+        config.reject("allowed_content_types", "not a MIME type: " + t);
     put_authorization_ = config.string("put_authorization", "");
     if (!put_authorization_.empty() && !valid_content_type(put_authorization_))  // printable ASCII, one line
-      throw xmppd::ModuleConfigError("modules.http_upload.put_authorization: not a valid header value");
+      config.reject("put_authorization", "not a valid header value");
     if (!secret.empty() && secret.size() < 16)
-      throw xmppd::ModuleConfigError("modules.http_upload.secret: use at least 16 characters (or leave it out)");
+      config.reject("secret", "use at least 16 characters (or leave it out)");
     while (!url.empty() && url.back() == '/') url.pop_back();
 
     fs::path uploads = fs::path(ctx.data_dir()) / "uploads";

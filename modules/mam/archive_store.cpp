@@ -128,8 +128,8 @@ void ArchiveStore::add_all(const std::vector<Entry>& entries, std::int64_t max_m
     std::string_view node = std::string_view(e.archive).substr(0, at);
     std::string_view domain = at == std::string::npos ? std::string_view() : std::string_view(e.archive).substr(at + 1);
     if (e.account) {
-      StatementUse use(e.only_if_in_roster ? in_roster_ : account_exists_);
       Statement& check = e.only_if_in_roster ? in_roster_ : account_exists_;
+      StatementUse use(check);
       check.bind(1, node).bind(2, domain);
       if (e.only_if_in_roster) check.bind(3, e.with_bare);
       if (!check.step()) continue;  // the account is gone, or the contact not in its roster
@@ -365,10 +365,8 @@ std::vector<Found> ArchiveStore::newest(const std::string& archive, std::size_t 
 void ArchiveStore::remove_archive(const std::string& archive) {
   Database::Transaction tx(db_);
   for (std::vector<std::int64_t> ids; !(ids = oldest_ids(archive, INT64_MAX, 1000)).empty();) drop_from(archive, ids);
-  for (const char* sql : {"DELETE FROM archive_preferences WHERE archive = ?1"}) {
-    Statement s(db_, sql);
-    s.bind(1, archive).exec();
-  }
+  Statement prefs(db_, "DELETE FROM archive_preferences WHERE archive = ?1");
+  prefs.bind(1, archive).exec();
   Statement counts(db_, "DELETE FROM archive_counts WHERE archive_key = ?1");
   counts.bind(1, key('a', archive)).exec();
   tx.commit();

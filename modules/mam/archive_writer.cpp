@@ -107,7 +107,9 @@ std::vector<std::function<void()>> ArchiveWriter::write_queued() {
       const xmppd::Element* detail = r.detail ? &*r.detail : nullptr;
       outcome = store_->retract(r.archive, r.sender, r.message_id, r.by_stanza_id, [&](const std::string& stored) {
         auto original = xmppd::Element::parse(stored);
-        return original ? tombstone(*original, at, detail).str(xmppd::ns::kClient) : stored;
+        // An unreadable stored copy still loses its content.
+        return tombstone(original ? *original : xmppd::Element("message", xmppd::ns::kClient), at, detail)
+            .str(xmppd::ns::kClient);
       });
     } catch (const std::exception& e) {
       xmppd::log::error("archive: cannot retract a message in ", r.archive, ": ", e.what());

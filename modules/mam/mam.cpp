@@ -11,6 +11,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <variant>
@@ -42,18 +43,31 @@ constexpr int kHookPriority = 100;
 // Whether a message between an account and `with` is archived (XEP-0313 §6 preferences).
 enum class Archiving { always, if_in_roster, never };
 
+std::optional<Archiving> mode_named(std::string_view name) {
+  if (name == "always") return Archiving::always;
+  if (name == "roster") return Archiving::if_in_roster;
+  if (name == "never") return Archiving::never;
+  return std::nullopt;
+}
+
+const char* name_of(Archiving mode) {
+  switch (mode) {
+    case Archiving::always: return "always";
+    case Archiving::if_in_roster: return "roster";
+    case Archiving::never: return "never";
+  }
+  return "always";
+}
+
 thread_local bool resubmitting = false;  // a retraction checked here goes on
 
 class MamModule final : public xmppd::Module {
  public:
   bool reload() override {
     const xmppd::ModuleConfig& c = ctx_->config();
-    std::string mode = c.string("default_mode", "always");
-    if (mode != "always" && mode != "roster" && mode != "never")
-      throw xmppd::ModuleConfigError("modules.mam.default_mode: must be \"always\", \"roster\" or \"never\"");
-    std::unique_lock lock(prefs_mutex_);
-    default_mode_ = mode;
-    lock.unlock();
+    auto mode = mode_named(c.string("default_mode", "always"));
+    if (!mode) c.reject("default_mode", "must be \"always\", \"roster\" or \"never\"");
+    default_mode_.store(*mode);
     default_page_.store(std::size_t(c.integer("default_page_size", 50, 1, 10000)));
     max_page_.store(std::size_t(c.integer("max_page_size", 250, 1, 10000)));
     expire_after_.store(c.duration("expire_after", std::chrono::days(365)).count());
@@ -161,20 +175,18 @@ class MamModule final : public xmppd::Module {
     writer_->retract({owner, owner, std::move(id), false, std::nullopt, std::move(done)});
   }
 
+  // On every message: without stored preferences (the usual case) no lock is taken.
   Archiving archiving(const std::string& owner, const std::string& with) {
-    std::shared_lock lock(prefs_mutex_, std::defer_lock);
-    const Preferences* p = nullptr;
     if (any_prefs_.load(std::memory_order_relaxed)) {
-      lock.lock();
-      if (auto it = prefs_.find(owner); it != prefs_.end()) p = &it->second;
+      std::shared_lock lock(prefs_mutex_);
+      if (auto it = prefs_.find(owner); it != prefs_.end()) {
+        const Preferences& p = it->second;
+        if (std::find(p.never.begin(), p.never.end(), with) != p.never.end()) return Archiving::never;
+        if (std::find(p.always.begin(), p.always.end(), with) != p.always.end()) return Archiving::always;
+        return mode_named(p.default_mode).value_or(Archiving::always);
+      }
     }
-    if (p) {
-      if (std::find(p->never.begin(), p->never.end(), with) != p->never.end()) return Archiving::never;
-      if (std::find(p->always.begin(), p->always.end(), with) != p->always.end()) return Archiving::always;
-    }
-    if (!p && !lock.owns_lock()) lock.lock();
-    const std::string& mode = p ? p->default_mode : default_mode_;
-    return mode == "always" ? Archiving::always : mode == "roster" ? Archiving::if_in_roster : Archiving::never;
+    return default_mode_.load(std::memory_order_relaxed);
   }
 
   // IQs ----------------------------------------------------------------------------------
@@ -239,7 +251,7 @@ class MamModule final : public xmppd::Module {
     {
       std::shared_lock lock(prefs_mutex_);
       auto it = prefs_.find(owner);
-      p = it != prefs_.end() ? it->second : Preferences{default_mode_, {}, {}};
+      p = it != prefs_.end() ? it->second : Preferences{name_of(default_mode_.load()), {}, {}};
     }
     Element reply = stanza::iq_result(iq);
     Element& prefs = reply.add_child("prefs", kMam);
@@ -254,7 +266,7 @@ class MamModule final : public xmppd::Module {
   void set_prefs(Element iq, const Element& payload) {
     Preferences p;
     p.default_mode = std::string(payload.attr_or("default"));
-    if (p.default_mode != "always" && p.default_mode != "roster" && p.default_mode != "never")
+    if (!mode_named(p.default_mode))
       return ctx_->send(stanza::error(iq, "bad-request", "'default' must be always, roster or never"));
     for (auto [name, list] : {std::pair{"always", &p.always}, std::pair{"never", &p.never}}) {
       const Element* e = payload.child(name, kMam);
@@ -342,9 +354,9 @@ class MamModule final : public xmppd::Module {
   std::atomic<std::size_t> default_page_{50};
   std::atomic<std::size_t> max_page_{250};
   std::atomic<std::int64_t> expire_after_{0};  // seconds; 0: forever
-  std::shared_mutex prefs_mutex_;              // guards the two below
-  std::map<std::string, Preferences> prefs_;   // accounts that set preferences
-  std::string default_mode_ = "always";
+  std::atomic<Archiving> default_mode_{Archiving::always};  // for accounts without preferences
+  std::shared_mutex prefs_mutex_;                           // guards prefs_
+  std::map<std::string, Preferences> prefs_;                // accounts that set preferences
   std::atomic<bool> any_prefs_{false};  // prefs_ is not empty: the usual message takes no lock
 };
 

@@ -80,13 +80,13 @@ class MucModule final : public xmppd::Module, private RoomEnvironment {
     std::string domain = c.string("domain", "conference." + ctx_->host());
     auto service = Jid::parse(domain);
     if (!service || !service->node().empty() || !service->is_bare())
-      throw xmppd::ModuleConfigError("modules.muc.domain: not a domain name: " + domain);
+      c.reject("domain", "not a domain name: " + domain);
     service_ = *service;
     service_name_ = c.string("name", "Chatrooms");
     restrict_to_admins_ = c.boolean("restrict_creation_to_admins", false);
     for (const std::string& creator : c.strings("creators", {})) {
       auto jid = Jid::parse(creator);
-      if (!jid || !jid->is_bare()) throw xmppd::ModuleConfigError("modules.muc.creators: not a bare JID: " + creator);
+      if (!jid || !jid->is_bare()) c.reject("creators", "not a bare JID: " + creator);
       creators_.insert(jid->bare_str());
     }
     limits_.max_occupants = c.integer("max_occupants", 10000, 1, 1'000'000);

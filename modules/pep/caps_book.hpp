@@ -35,6 +35,12 @@ class CapsBook {
     asking_.erase(ver);
     if (features) features_[ver] = std::move(*features);
   }
+  // Whether what the resource's caps mean is known (verified).
+  bool known(const std::string& full) const {
+    std::lock_guard lock(mutex_);
+    auto r = resources_.find(full);
+    return r != resources_.end() && features_.contains(r->second);
+  }
   // Whether the resource wants notifications of `node`; nullopt while its caps are unknown.
   std::optional<bool> wants(const std::string& full, const std::string& node) const {
     std::lock_guard lock(mutex_);

@@ -56,7 +56,7 @@ std::optional<std::string> current(std::string_view var, const NodeConfig& c) {
 
 }  // namespace
 
-std::optional<NodeConfig> apply_form(const Element& form, NodeConfig c, std::string* unknown) {
+std::optional<NodeConfig> apply_form(const Element& form, NodeConfig c) {
   for (const Element& f : form.nodes()) {
     if (!f.is("field", kDataForms)) continue;
     std::string_view var = f.attr_or("var");
@@ -79,8 +79,6 @@ std::optional<NodeConfig> apply_form(const Element& form, NodeConfig c, std::str
     } else if (var == "pubsub#send_last_published_item") {
       ok = v == "never" || v == "on_sub" || v == "on_sub_and_presence";
       c.send_last = v;
-    } else if (unknown && unknown->empty()) {
-      *unknown = std::string(var);
     }
     if (!ok) return std::nullopt;
   }

@@ -36,8 +36,8 @@ inline constexpr std::int64_t kMaxItems = -1;  // "max": as many as the server a
 
 // Applies a submitted form (FORM_TYPE node_config or publish-options) on top of `base`;
 // nullopt if a field has a value the node cannot take. Unknown fields are ignored, as
-// XEP-0004 says of forms; `unknown` (if given) is told of the first one.
-std::optional<NodeConfig> apply_form(const xmppd::Element& form, NodeConfig base, std::string* unknown = nullptr);
+// XEP-0004 says of forms.
+std::optional<NodeConfig> apply_form(const xmppd::Element& form, NodeConfig base);
 // Whether every field the publish-options form names has that value in `config` (§7.1.5).
 bool preconditions_hold(const xmppd::Element& form, const NodeConfig& config);
 xmppd::Element config_form(const NodeConfig& config);  // type='form', for the owner

@@ -383,12 +383,10 @@ class PepModule final : public xmppd::Module {
     bool set = iq.attr_or("type") == "set";
     if (!request || node.empty()) co_return ctx_->send(pubsub_error(iq, "bad-request", "nodeid-required"));
     std::string what = request->name();
-    std::optional<NodeConfig> submitted;
-    if (set && what == "configure") {
+    if (set && what == "configure") {  // the form is applied on top of the node's config below
       const Element* form = request->child("x", kDataForms);
       if (!form) co_return ctx_->send(pubsub_error(iq, "bad-request"));
       if (form->attr_or("type") == "cancel") co_return ctx_->send(stanza::iq_result(iq));
-      submitted = NodeConfig{};  // applied on top of the node's config below
     } else if (!(what == "configure" && !set) && !(set && (what == "delete" || what == "purge"))) {
       co_return ctx_->send(pubsub_error(iq, "feature-not-implemented"));
     }
@@ -488,7 +486,7 @@ class PepModule final : public xmppd::Module {
     if (!c || c->attr_or("hash") != "sha-1" || c->attr_or("ver").empty()) return;
     std::string ver(c->attr_or("ver"));
     if (caps_.announce(full.str(), ver)) return ask_caps(full, std::string(c->attr_or("node")), ver);
-    if (caps_.wants(full.str(), "").has_value()) greet(full, ver);  // caps known: its last items now
+    if (caps_.known(full.str())) greet(full, ver);  // its last items now
   }
 
   void ask_caps(const Jid& full, const std::string& node, const std::string& ver) {

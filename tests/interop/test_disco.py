@@ -9,6 +9,8 @@ import base64
 import hashlib
 import unittest
 
+from slixmpp.exceptions import IqError
+
 from harness import TIMEOUT
 from test_slixmpp import ALICE, Client, SlixmppTestCase
 
@@ -60,8 +62,9 @@ class Discovery(SlixmppTestCase):
         node = "https://github.com/xmppd/xmppd#" + ver
         same = (await client["xep_0030"].get_info(jid="localhost", node=node, timeout=TIMEOUT))["disco_info"]
         self.assertEqual(sorted(same["features"]), sorted(info["features"]))
-        with self.assertRaises(Exception):
+        with self.assertRaises(IqError) as other:
             await client["xep_0030"].get_info(jid="localhost", node=node + "x", timeout=TIMEOUT)
+        self.assertEqual(other.exception.iq["error"]["condition"], "item-not-found")
 
         # One's own account: disco#info with the account identity and what modules serve there.
         own = (await client["xep_0030"].get_info(jid="alice@localhost", timeout=TIMEOUT))["disco_info"]

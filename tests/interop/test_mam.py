@@ -308,6 +308,18 @@ class Retention(MamTestCase):
         self.assertEqual(fin.xml.findtext(f"{{{MAM}}}fin/{{{RSM}}}set/{{{RSM}}}count"), "0")
 
 
+class BadConfig(unittest.TestCase):
+
+    def test_an_unknown_default_mode_names_file_line_and_key(self):
+        server = harness.XmppServer(extra_toml=MODULES + '\n[modules.mam]\ndefault_mode = "sometimes"\n')
+        self.addCleanup(server.remove_dir)
+        result = subprocess.run([harness.xmppd_binary(), "--config", server.config_path],
+                                capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertNotEqual(result.returncode, 0)
+        line = open(server.config_path).read().splitlines().index('default_mode = "sometimes"') + 1
+        self.assertIn(f"xmppd.toml:{line}: modules.mam.default_mode: must be", result.stdout + result.stderr)
+
+
 def retraction(client, to, message_id, mtype="chat"):
     m = client.make_message(mto=to, mtype=mtype, mbody="This person attempted to retract a previous message")
     ET.SubElement(m.xml, f"{{{RETRACT}}}retract", {"id": message_id})

@@ -123,8 +123,8 @@ class Notifications(PepTestCase):
             item = event.xml.find(f"{{{EVENT}}}event/{{{EVENT}}}items/{{{EVENT}}}item")
             self.assertEqual(item.get("id"), "current")
             self.assertEqual(item.findtext(f"{{{NICK}}}nick"), "Ally")
-        # Carol's caps do not ask for nicknames: nothing for her (a publish she does ask
-        # for comes after, in order, so its arrival shows nothing came before).
+        # Carol's caps do not ask for nicknames: nothing for her. Her copy would have been
+        # queued in the same pass as Bob's, ahead of the answer to her round trip.
         await carol.barrier()
         self.assertTrue(carol.events.empty())
 
