@@ -415,6 +415,11 @@ void StreamParser::reset() { impl_->start(); }
 
 bool StreamParser::release_if_idle() { return impl_->release_if_idle(); }
 
+bool StreamParser::between_stanzas() const {
+  const Impl& p = *impl_;
+  return p.error == ParseError::none && p.depth == 1 && p.boundary == p.fed && p.text.empty();
+}
+
 ParseError StreamParser::error() const { return impl_->error; }
 
 const std::string& StreamParser::error_text() const { return impl_->error_text; }

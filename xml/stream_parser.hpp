@@ -59,6 +59,8 @@ class StreamParser {
   // it. For connections that have gone quiet: a busy one would pay the replay on every read.
   // False (and nothing released) while a stanza or a token is half-read.
   bool release_if_idle();
+  // Whether everything fed so far forms whole stanzas (nothing half-read, no error).
+  bool between_stanzas() const;
 
   ParseError error() const;
   // Human-readable detail for logs (expat's message, the limit crossed, ...).

@@ -46,8 +46,8 @@ Server::Server(config::Config config)
     };
     // Past the open-file limit a plaintext client is told why; a direct-TLS one can only be closed.
     std::string refusal = where.direct_tls ? std::string()
-                                           : stream::stream_error_bytes("resource-constraint",
-                                                                        "the server is at its connection limit", true);
+                                           : stream::stream_refusal_bytes("resource-constraint",
+                                                                          "the server is at its connection limit");
     listeners_.push_back(
         std::make_unique<net::Listener>(*workers_.front(), where, worker_ptrs, on_accept, std::move(refusal)));
   }

@@ -15,18 +15,24 @@ using xmppd::stream::CsiBuffer;
 using xmppd::stream::OutputFence;
 using xmppd::stream::StreamManagement;
 
+std::string unacked_bytes(const StreamManagement& sm) {
+  std::string all;
+  for (std::size_t i = 0; i < sm.unacked_count(); ++i) all.append(sm.unacked(i));
+  return all;
+}
+
 TEST(StreamManagement, AcknowledgedStanzasLeaveTheQueueInOrder) {
   StreamManagement sm;
   for (int i = 0; i < 5; ++i) sm.sent("s" + std::to_string(i));
   EXPECT_EQ(sm.sent_count(), 5u);
   EXPECT_TRUE(sm.acknowledge(2));
   ASSERT_EQ(sm.unacked_count(), 3u);
-  EXPECT_EQ(sm.unacked_bytes(), "s2s3s4");
+  EXPECT_EQ(unacked_bytes(sm), "s2s3s4");
   EXPECT_TRUE(sm.acknowledge(2));    // the same 'h' again changes nothing
   EXPECT_FALSE(sm.acknowledge(6));   // more than was sent
   EXPECT_EQ(sm.unacked_count(), 3u);
   EXPECT_TRUE(sm.acknowledge(4));  // past half of the buffer: compacted, same contents
-  EXPECT_EQ(sm.unacked_bytes(), "s4");
+  EXPECT_EQ(unacked_bytes(sm), "s4");
   sm.sent("s5");
   EXPECT_EQ(sm.take_unacked(), (std::vector<std::string>{"s4", "s5"}));
   EXPECT_EQ(sm.sent_count(), 6u);
@@ -41,10 +47,10 @@ TEST(StreamManagement, CountersWrapAt32Bits) {
   for (int i = 0; i < 4; ++i) sm.sent("s" + std::to_string(i));
   EXPECT_EQ(sm.sent_count(), 2u);     // kMax - 1 + 4, modulo 2^32
   EXPECT_TRUE(sm.acknowledge(kMax));  // the first, before the wrap
-  EXPECT_EQ(sm.unacked_bytes(), "s1s2s3");
+  EXPECT_EQ(unacked_bytes(sm), "s1s2s3");
   EXPECT_TRUE(sm.acknowledge(1));     // two more, across the wrap
   ASSERT_EQ(sm.unacked_count(), 1u);
-  EXPECT_EQ(sm.unacked_bytes(), "s3");
+  EXPECT_EQ(unacked_bytes(sm), "s3");
   EXPECT_FALSE(sm.acknowledge(3));    // one more than was sent
   sm.count_handled();
   sm.count_handled();

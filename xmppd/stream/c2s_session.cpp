@@ -26,6 +26,7 @@
 #include "stream/resumption_table.hpp"
 #include "stream/session_registry.hpp"
 #include "stream/stream_error.hpp"
+#include "stream/xml_stream_framing.hpp"
 #include "xml/serializer.hpp"
 
 namespace asio = boost::asio;
@@ -55,12 +56,6 @@ std::string random_id(std::size_t bytes) {
   return id;
 }
 
-std::string attr_escaped(std::string_view value) {
-  std::string out;
-  xml::escape_attr(value, out);
-  return out;
-}
-
 Element sasl_element(const char* name, std::string_view data) {
   Element e(name, ns::kSasl);
   if (!data.empty()) e.add_text(auth::base64_encode(data));
@@ -71,10 +66,17 @@ Element sasl_element(const char* name, std::string_view data) {
 
 C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer,
                        bool direct_tls)
+    : C2SSession(ctx, net::Transport(std::move(socket), peer), std::make_unique<XmlStreamFraming>(ctx.config.limits),
+                 false) {
+  direct_tls_ = direct_tls;
+}
+
+C2SSession::C2SSession(C2SContext& ctx, net::Transport transport, std::unique_ptr<Framing> framing, bool trusted)
     : ctx_(ctx),
-      transport_(std::move(socket), peer),
-      direct_tls_(direct_tls),
-      parser_(ctx.config.limits),
+      transport_(std::move(transport)),
+      direct_tls_(false),
+      trusted_(trusted),
+      framing_(std::move(framing)),
       read_rate_(ctx.config.max_bytes_per_second,
                  std::max(ctx.config.max_bytes_per_second, ctx.config.limits.max_stanza_bytes)),
       flushed_(transport_.socket().get_executor()),
@@ -125,7 +127,10 @@ asio::awaitable<void> C2SSession::run() {
         data = held;
       }
       events.clear();
-      bool ok = parser_.feed(data, events);  // copies what it needs: `data` dies here
+      std::size_t answered = out_.size();
+      // Copies what it needs: `data` dies here.
+      Framing::Fed fed = framing_->feed(data, events, out_);
+      if (out_.size() != answered) queued();  // the framing's own answer (a WebSocket pong)
       last_read_ = std::chrono::steady_clock::now();
       for (auto& event : events) {
         if (closing_ || restart_) break;
@@ -135,12 +140,16 @@ asio::awaitable<void> C2SSession::run() {
         // Anything after <starttls/> or the SASL exchange in the same read is dropped: it
         // was sent before the new stream began (and may be injected plaintext).
         restart_ = false;
-        parser_.reset();
+        framing_->restart();
         continue;
       }
-      if (!ok && !closing_) {
-        log::info("c2s: ", transport_.remote_address(), ": ", parser_.error_text());
-        stream_error(xml::to_string(parser_.error()));
+      if (fed == Framing::Fed::closed) {
+        log::debug("c2s: ", transport_.remote_address(), ": ", framing_->error_text());
+        break;  // as if the connection dropped: the session may hibernate
+      }
+      if (fed == Framing::Fed::stream_error && !closing_) {
+        log::info("c2s: ", transport_.remote_address(), ": ", framing_->error_text());
+        stream_error(framing_->error_condition());
       }
       // Only once bound: during the login a client answers within a round trip, and a
       // release then would cost a parser reset per read in a slow login storm.
@@ -171,7 +180,7 @@ void C2SSession::watch_for_quiet(std::chrono::steady_clock::time_point due) {
     const auto now = std::chrono::steady_clock::now();
     if (now < quiet_at) {
       s->watch_for_quiet(quiet_at);  // read since: wait a period after that read
-    } else if (!s->parser_.release_if_idle()) {
+    } else if (!s->framing_->release_if_idle()) {
       s->watch_for_quiet(now + kQuietPeriod);  // stopped in the middle of a stanza
     } else {
       s->release_output_buffers();
@@ -226,7 +235,7 @@ asio::awaitable<void> C2SSession::handle(xml::Event& event) {
     }
   } else {
     // The client closed its stream: close ours and the connection.
-    send_raw("</stream:stream>");
+    send_stream_close();
     close_after_flush();
   }
 }
@@ -241,10 +250,8 @@ void C2SSession::on_stream_open(const Element& header) {
   bool known = domain && ctx_.router.is_local(*domain) && (domain_.empty() || *domain == domain_);
   std::string from = known ? *domain : ctx_.config.hosts.front().domain;
 
-  std::string out = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                    "xmlns:stream='http://etherx.jabber.org/streams' id='" + stream_id_ +
-                    "' from='" + attr_escaped(from) + "' version='1.0' xml:lang='en'>";
-  send_raw(out);
+  framing_->open_stream(out_, stream_id_, from);
+  queued();
   header_sent_ = true;
 
   if (header.attr_or("xmlns") != ns::kClient) return stream_error("invalid-namespace");
@@ -260,12 +267,12 @@ void C2SSession::on_stream_open(const Element& header) {
 void C2SSession::send_features() {
   Element features("features", ns::kStream);
   if (!authenticated_) {
-    if (!transport_.secure()) {
+    if (!secure() && framing_->tls_upgradable()) {
       Element& starttls = features.add_child("starttls", ns::kTls);
       if (ctx_.config.require_encryption) starttls.add_child("required", ns::kTls);
     }
-    if (transport_.secure() || !ctx_.config.require_encryption) {
-      sasl_ = std::make_unique<auth::SaslExchange>(domain_, transport_.secure());
+    if (secure() || !ctx_.config.require_encryption) {
+      sasl_ = std::make_unique<auth::SaslExchange>(domain_, secure());
       Element& mechs = features.add_child("mechanisms", ns::kSasl);
       for (const auto& m : sasl_->mechanisms()) mechs.add_child("mechanism", ns::kSasl).add_text(m);
     }
@@ -281,7 +288,7 @@ void C2SSession::send_features() {
   // The features element uses the stream: prefix the header declared.
   std::string body;
   for (const Element& child : features.nodes()) xml::serialize(child, body, ns::kClient);
-  send_raw("<stream:features>" + body + "</stream:features>");
+  send_raw("<stream:features" + std::string(framing_->stream_prefix()) + '>' + body + "</stream:features>");
 }
 
 // Negotiation (before bind) ------------------------------------------------------------------
@@ -305,8 +312,9 @@ asio::awaitable<void> C2SSession::on_negotiation(Element& element) {
 }
 
 asio::awaitable<void> C2SSession::on_starttls() {
-  if (transport_.secure()) {
-    send_raw("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>");
+  if (secure() || !framing_->tls_upgradable()) {
+    send_raw("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    send_stream_close();
     co_return close_after_flush();
   }
   send_raw("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
@@ -326,7 +334,7 @@ asio::awaitable<void> C2SSession::on_sasl(Element& element) {
   if (!sasl_) co_return stream_error("not-authorized");  // SASL was not offered (no TLS yet)
   const std::string& name = element.name();
   if (name == "abort") {
-    sasl_ = std::make_unique<auth::SaslExchange>(domain_, transport_.secure());
+    sasl_ = std::make_unique<auth::SaslExchange>(domain_, secure());
     sasl_mechanism_.clear();
     co_return sasl_failure("aborted");
   }
@@ -347,7 +355,7 @@ asio::awaitable<void> C2SSession::on_sasl(Element& element) {
     if (ctx_.throttle.blocked(transport_.remote_address()))
       co_return sasl_failure("temporary-auth-failure", "Too many failed attempts; try again later");
     if (!sasl_mechanism_.empty())  // a new <auth> restarts the exchange
-      sasl_ = std::make_unique<auth::SaslExchange>(domain_, transport_.secure());
+      sasl_ = std::make_unique<auth::SaslExchange>(domain_, secure());
     sasl_mechanism_ = element.attr_or("mechanism");
     if (payload) co_await fetch_secrets(sasl_mechanism_, *payload);
     if (closing_) co_return;
@@ -400,7 +408,7 @@ void C2SSession::sasl_failure(std::string_view condition, std::string_view text)
   if (!text.empty()) failure.add_child("text", ns::kSasl).add_text(std::string(text));
   send(failure);
   sasl_mechanism_.clear();
-  sasl_ = std::make_unique<auth::SaslExchange>(domain_, transport_.secure());
+  sasl_ = std::make_unique<auth::SaslExchange>(domain_, secure());
   if (++sasl_failures_ >= kMaxSaslRetries) stream_error("policy-violation", "Too many failed attempts");
 }
 
@@ -546,9 +554,12 @@ void C2SSession::deliver(const Element& stanza) {
   stanza_queued(from);
 }
 
-// A stanza was appended to out_ at `from`: with stream management it is kept from there.
+// A stanza was appended to out_ at `from`: with stream management it is kept from there,
+// as XML (a resumption may come over another framing), before it is framed.
 void C2SSession::stanza_queued(std::size_t from) {
-  if (sm_) return record_sent(std::string_view(out_).substr(from));
+  if (sm_) sm_->sent(std::string_view(out_).substr(from));
+  framing_->element(out_, from);
+  if (sm_) return after_sent();
   queued();
 }
 
@@ -569,20 +580,28 @@ void C2SSession::output_stanza(std::string bytes, const Element* parsed) {
 
 void C2SSession::write_stanza(std::string_view bytes) {
   if (!hibernating_ && !closing_) append_output(bytes);
-  if (sm_) return record_sent(bytes);
-  queued();
+  if (!sm_) return queued();
+  sm_->sent(bytes);
+  after_sent();
 }
 
 void C2SSession::append_output(std::string_view bytes) {
   std::string& sink = fence_.sink(out_);
+  const std::size_t from = sink.size();
   sink.append(bytes);
-  fence_.appended(bytes.size(), &sink == &out_);
+  framing_->element(sink, from);
+  fence_.appended(sink.size() - from, &sink == &out_);
 }
 
-// With stream management, after a stanza was queued (or, with no connection, instead).
-void C2SSession::record_sent(std::string_view bytes) {
+void C2SSession::send_stream_close() {
+  framing_->close_stream(out_);
+  queued();
+}
+
+// With stream management, after a stanza was queued (or, with no connection, instead) and
+// kept for resending.
+void C2SSession::after_sent() {
   const auto& settings = ctx_.config.stream_management;
-  sm_->sent(bytes);
   if (sm_->unacked_count() > settings.max_queue) {
     log::info("c2s: ", jid_.str(), ": more than ", settings.max_queue,
               " unacknowledged stanzas ([c2s.stream_management] max_queue)");
@@ -611,7 +630,9 @@ void C2SSession::replaced() {
 void C2SSession::send(const Element& element) {
   if (closing_) return;
   if (bound_) return deliver(element);  // a stanza like any other: counted, filtered, fenced
+  std::size_t from = out_.size();
   xml::serialize(element, out_, ns::kClient);
+  framing_->element(out_, from);
   schedule_write();
 }
 
@@ -679,8 +700,10 @@ void C2SSession::stream_error(std::string_view condition, std::string_view text,
   if (closing_) return;
   if (hibernating_) return finish();  // no connection to tell
   fence_.release_all(out_);
-  send_raw(stream_error_bytes(condition, text, !header_sent_, application));
+  if (!header_sent_) framing_->open_stream(out_, {}, {});  // the error must be readable
   header_sent_ = true;
+  send_raw(stream_error_element(condition, text, application, framing_->stream_prefix()));
+  send_stream_close();
   log::info("c2s: ", transport_.remote_address(), (bound_ ? " " + jid_.str() : std::string()),
             ": stream error ", condition);
   close_after_flush();

@@ -20,9 +20,9 @@
 #include "net/transport.hpp"
 #include "router/session.hpp"
 #include "stream/csi_buffer.hpp"
+#include "stream/framing.hpp"
 #include "stream/output_fence.hpp"
 #include "stream/stream_management.hpp"
-#include "xml/stream_parser.hpp"
 
 namespace xmppd::config { struct Config; }
 namespace xmppd::net { class TlsContexts; }
@@ -51,6 +51,10 @@ class C2SSession final : public router::Session {
  public:
   C2SSession(C2SContext& ctx, boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
              bool direct_tls);
+  // A stream on a connection another layer accepted (a WebSocket after its HTTP upgrade).
+  // `trusted`: the connection counts as encrypted without TLS of its own (it comes from a
+  // TLS-terminating proxy the config trusts).
+  C2SSession(C2SContext& ctx, net::Transport transport, std::unique_ptr<Framing> framing, bool trusted);
   ~C2SSession() override;
 
   // Runs the connection on its socket's executor until it closes.
@@ -83,6 +87,8 @@ class C2SSession final : public router::Session {
     std::string last_presence;
   };
 
+  // Encrypted: TLS here, or at a trusted proxy in front.
+  bool secure() const { return transport_.secure() || trusted_; }
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<void> handle(xml::Event& event);
   void on_stream_open(const Element& header);
@@ -113,12 +119,14 @@ class C2SSession final : public router::Session {
   void on_liveness_timer();
 
   void send(const Element& element);
+  // One whole element, already serialized (a nonza, the features, a stream error).
   void send_raw(std::string_view bytes);
   // A stanza for the client, serialized: through CSI, counted and kept by SM, then fenced.
   void output_stanza(std::string bytes, const Element* parsed);
   void write_stanza(std::string_view bytes);
   void stanza_queued(std::size_t from);
-  void record_sent(std::string_view bytes);
+  void after_sent();
+  void send_stream_close();
   // Appends to out_, or behind the fence while output is held.
   void append_output(std::string_view bytes);
   // Whether a stanza may be serialized straight into out_ (nothing holds it back).
@@ -138,7 +146,8 @@ class C2SSession final : public router::Session {
   C2SContext& ctx_;
   net::Transport transport_;
   bool direct_tls_;
-  xml::StreamParser parser_;
+  bool trusted_ = false;
+  std::unique_ptr<Framing> framing_;
   net::ReadRate read_rate_;
 
   // Negotiation state.

@@ -128,8 +128,8 @@ void C2SSession::hibernate() {
   out_.clear();
   release_output_buffers();
   transport_.discard();
-  parser_.reset();
-  parser_.release_if_idle();
+  framing_->restart();
+  framing_->release_if_idle();
   hibernating_ = true;
   ack_requested_ = false;
   probe_sent_.reset();
@@ -183,8 +183,8 @@ asio::awaitable<void> C2SSession::on_resume(const Element& resume) {
   send_raw("<resumed xmlns='urn:xmpp:sm:3' previd='" + sm_id_ + "' h='" + std::to_string(sm_->handled()) + "'/>");
   // XEP-0198 §5: what the client has not acknowledged, again and in order, then what
   // arrived during the hand-over.
-  append_output(sm_->unacked_bytes());
   std::size_t resent = sm_->unacked_count();
+  for (std::size_t i = 0; i < resent; ++i) append_output(sm_->unacked(i));
   queued();
   for (const std::string& stanza : std::exchange(arrived_while_resuming_, {})) write_stanza(stanza);
   log::info("c2s: ", transport_.remote_address(), " resumed ", jid_.str(), " (", resent, " stanza(s) sent again)");

@@ -1,4 +1,4 @@
-// The bytes that end a client stream with a stream error (RFC 6120 §4.9).
+// How a client stream ends with a stream error (RFC 6120 §4.9).
 #pragma once
 
 #include <string>
@@ -6,10 +6,14 @@
 
 namespace xmppd::stream {
 
-// <stream:error> with `condition` (and `text`, if any), then </stream:stream>; preceded by
-// our stream header when `open_stream_first` (§4.9.1.2: the error needs a stream to live in).
-// `application` is an application-specific condition element, serialized (§4.9.4).
-std::string stream_error_bytes(std::string_view condition, std::string_view text, bool open_stream_first,
-                               std::string_view application = {});
+// <stream:error> with `condition` (and `text`, if any). `application` is an
+// application-specific condition element, serialized (§4.9.4). `stream_prefix`: the
+// declaration of the stream: prefix the element needs where it stands alone.
+std::string stream_error_element(std::string_view condition, std::string_view text, std::string_view application = {},
+                                 std::string_view stream_prefix = {});
+
+// The whole answer to a TCP client refused before its stream began: our stream header, the
+// error, and the end of the stream (§4.9.1.2: the error needs a stream to live in).
+std::string stream_refusal_bytes(std::string_view condition, std::string_view text);
 
 }  // namespace xmppd::stream

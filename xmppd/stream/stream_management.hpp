@@ -27,8 +27,11 @@ class StreamManagement {
   void sent(std::string_view stanza);
   std::uint32_t sent_count() const { return acked_ + std::uint32_t(unacked_count()); }
   std::size_t unacked_count() const { return ends_.size() - first_; }
-  // Every unacknowledged stanza, serialized, one after the other (what a resumption resends).
-  std::string_view unacked_bytes() const { return std::string_view(bytes_).substr(start()); }
+  // The i-th unacknowledged stanza, serialized, oldest first (what a resumption resends).
+  std::string_view unacked(std::size_t i) const {
+    std::size_t from = i == 0 ? start() : ends_[first_ + i - 1];
+    return std::string_view(bytes_).substr(from, ends_[first_ + i] - from);
+  }
   // The unacknowledged stanzas one by one, leaving the queue empty (to route them again).
   std::vector<std::string> take_unacked();
   // When the oldest unacknowledged stanza was sent (nullopt if none).

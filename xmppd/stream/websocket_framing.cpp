@@ -1,0 +1,126 @@
+#include "stream/websocket_framing.hpp"
+
+#include <xmppd/namespaces.hpp>
+
+#include "xml/serializer.hpp"
+
+namespace xmppd::stream {
+namespace {
+
+namespace ws = net::websocket;
+constexpr const char* kFraming = "urn:ietf:params:xml:ns:xmpp-framing";
+constexpr std::string_view kHiddenHeader =
+    "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+
+// Whether the start tag that begins at `tag` declares a default namespace. The bytes come from
+// our serializer: attributes are name='value' with no ' inside a value.
+bool declares_namespace(std::string_view tag) {
+  std::size_t i = tag.find_first_of(" />");
+  while (i != std::string_view::npos && i < tag.size() && tag[i] == ' ') {
+    std::size_t eq = tag.find('=', i);
+    if (eq == std::string_view::npos) return false;
+    if (tag.substr(i + 1, eq - i - 1) == "xmlns") return true;
+    std::size_t close = tag.find('\'', eq + 2);
+    if (close == std::string_view::npos) return false;
+    i = close + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+WebSocketFraming::WebSocketFraming(const xml::ParserLimits& limits)
+    : frames_(limits.max_stanza_bytes), parser_(limits) {
+  restart();
+}
+
+void WebSocketFraming::restart() {
+  parser_.reset();
+  std::vector<xml::Event> header;
+  parser_.feed(kHiddenHeader, header);
+}
+
+Framing::Fed WebSocketFraming::feed(std::string_view bytes, std::vector<xml::Event>& events, std::string& out) {
+  frames_.append(bytes);
+  for (;;) {
+    switch (frames_.next()) {
+      case ws::FrameReader::Result::need_more: return Fed::ok;
+      case ws::FrameReader::Result::message:
+        if (!on_message(frames_.payload(), events)) return Fed::stream_error;
+        continue;
+      case ws::FrameReader::Result::ping: ws::append_frame(out, ws::Opcode::pong, frames_.payload()); continue;
+      case ws::FrameReader::Result::pong: continue;
+      case ws::FrameReader::Result::close:
+        // RFC 6455 §5.5.1: the answer echoes the status code.
+        ws::append_close(out, frames_.close_code());
+        error_text_ = "the client closed the WebSocket";
+        return Fed::closed;
+      case ws::FrameReader::Result::error:
+        error_text_ = frames_.error_text();
+        ws::append_close(out, frames_.close_code(), error_text_);
+        return Fed::closed;
+    }
+  }
+}
+
+bool WebSocketFraming::fail(const char* condition, std::string text) {
+  condition_ = condition;
+  error_text_ = std::move(text);
+  return false;
+}
+
+bool WebSocketFraming::on_message(std::string_view text, std::vector<xml::Event>& events) {
+  const std::size_t before = events.size();
+  if (!parser_.feed(text, events)) return fail(xml::to_string(parser_.error()), parser_.error_text());
+  if (events.size() != before + 1 || !parser_.between_stanzas())
+    return fail("not-well-formed", "a WebSocket message must hold exactly one whole element (RFC 7395 §3.3.3)");
+  auto* stanza = std::get_if<xml::Stanza>(&events.back());
+  if (!stanza || stanza->element.ns() != kFraming) return true;
+  const Element& framing = stanza->element;
+  if (framing.name() == "close") {
+    events.back() = xml::StreamClose{};
+    return true;
+  }
+  if (framing.name() != "open") return fail("unsupported-stanza-type", "unknown framing element " + framing.name());
+  // The session reads it as the header of a jabber:client stream.
+  Element header("stream", ns::kStream);
+  for (const auto& [name, value] : framing.attrs())
+    if (name != "xmlns") header.set_attr(name, value);
+  header.set_attr("xmlns", ns::kClient);
+  events.back() = xml::StreamOpen{std::move(header)};
+  return true;
+}
+
+void WebSocketFraming::open_stream(std::string& out, std::string_view id, std::string_view from) {
+  const std::size_t start = out.size();
+  out.append("<open xmlns='").append(kFraming).append("'");
+  if (!id.empty()) out.append(" id='").append(id).append("'");
+  if (!from.empty()) {
+    out += " from='";
+    xml::escape_attr(from, out);
+    out += '\'';
+  }
+  out += " version='1.0' xml:lang='en'/>";
+  ws::frame_in_place(out, start);
+}
+
+void WebSocketFraming::close_stream(std::string& out) {
+  const std::size_t start = out.size();
+  out.append("<close xmlns='").append(kFraming).append("'/>");
+  ws::frame_in_place(out, start);
+  ws::append_close(out, ws::normal);
+}
+
+void WebSocketFraming::element(std::string& out, std::size_t from) {
+  // A stanza serialized inside the stream inherited jabber:client; alone it must say so.
+  std::string_view tag = std::string_view(out).substr(from);
+  std::size_t name_end = tag.find_first_of(" />");
+  bool prefixed = tag.substr(0, name_end).find(':') != std::string_view::npos;
+  if (name_end != std::string_view::npos && !prefixed && !declares_namespace(tag))
+    out.insert(from + name_end, " xmlns='jabber:client'");
+  ws::frame_in_place(out, from);
+}
+
+std::string_view WebSocketFraming::stream_prefix() const { return " xmlns:stream='http://etherx.jabber.org/streams'"; }
+
+}  // namespace xmppd::stream
