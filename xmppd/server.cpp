@@ -12,7 +12,9 @@
 #include "auth/sasl_server.hpp"
 #include "module/registry.hpp"
 #include "common/log.hpp"
+#include "net/http/host_meta.hpp"
 #include "stream/stream_error.hpp"
+#include "stream/websocket_endpoint.hpp"
 
 namespace asio = boost::asio;
 
@@ -49,8 +51,10 @@ Server::Server(config::Config config)
                                            : stream::stream_refusal_bytes("resource-constraint",
                                                                           "the server is at its connection limit");
     listeners_.push_back(
-        std::make_unique<net::Listener>(*workers_.front(), where, worker_ptrs, on_accept, std::move(refusal)));
+        std::make_unique<net::Listener>(*workers_.front(), where, worker_ptrs, on_accept, std::move(refusal), "c2s",
+                                        where.direct_tls ? "direct TLS" : "STARTTLS"));
   }
+  start_http(worker_ptrs);
 
 }
 
@@ -58,6 +62,23 @@ Server::~Server() {
   for (auto& w : workers_) w->stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
+}
+
+void Server::start_http(std::vector<asio::io_context*> workers) {
+  http_ = std::make_unique<net::http::Server>(config_, *tls_, *workers_.front(), std::move(workers));
+  if (!http_->listening()) return;
+  http_->route("/xmpp-websocket", stream::websocket_endpoint(*c2s_));
+  http_->route("/.well-known/host-meta", net::http::host_meta(false));
+  http_->route("/.well-known/host-meta.json", net::http::host_meta(true));
+  if (!config_.http.web_client) return;
+  std::string root = config_.http.web_client_root;
+  if (root.empty()) root = net::http::default_web_client_root();
+  try {
+    web_client_ = std::make_unique<net::http::WebClient>(root, config_);
+    http_->route("/", web_client_->handler());
+  } catch (const std::exception& e) {
+    log::warn("http: no web chat: ", e.what(), " (tools/build.sh installs it; or set [http] web_client_root)");
+  }
 }
 
 void Server::start_modules() {
@@ -84,11 +105,13 @@ void Server::start_modules() {
 
 void Server::run() {
   for (auto& l : listeners_) l->start();
+  http_->start();
   rlimit files{};
   getrlimit(RLIMIT_NOFILE, &files);
   log::info("xmppd ready: ", config_.hosts.size(), " host(s), ", workers_.size(),
             " worker thread(s), open-file limit ", files.rlim_cur,
             " (at most about that many connections)");
+  if (web_client_) log::info("web chat: open ", http_->local_url(), " in a browser");
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& w : workers_) guards.push_back(asio::make_work_guard(*w));
   for (std::size_t i = 1; i < workers_.size(); ++i) threads_.emplace_back([w = workers_[i].get()] { w->run(); });
@@ -143,6 +166,7 @@ void Server::shutdown() {
   asio::post(*workers_.front(), [this] {
     log::info("shutting down: closing ", registry_.size(), " stream(s)");
     for (auto& l : listeners_) l->stop();
+    http_->stop();
     for (auto& m : modules_) m.module->stop();  // their farewells go out before the streams end
     for (auto& s : registry_.all())
       asio::post(s->executor(), [s] { s->stream_error("system-shutdown"); });

@@ -10,6 +10,8 @@
 #include "auth/auth_throttle.hpp"
 #include "config/config.hpp"
 #include "module/host_context.hpp"
+#include "net/http/http_server.hpp"
+#include "net/http/web_client.hpp"
 #include "net/listener.hpp"
 #include "net/tls.hpp"
 #include "router/router.hpp"
@@ -38,6 +40,7 @@ class Server {
 
  private:
   void start_modules();
+  void start_http(std::vector<boost::asio::io_context*> workers);
 
   config::Config config_;
   std::vector<std::unique_ptr<boost::asio::io_context>> workers_;
@@ -50,6 +53,8 @@ class Server {
   stream::ResumptionTable resumable_;
   std::unique_ptr<stream::C2SContext> c2s_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
+  std::unique_ptr<net::http::Server> http_;
+  std::unique_ptr<net::http::WebClient> web_client_;
   struct RunningModule {
     std::unique_ptr<module::HostContext> context;
     std::unique_ptr<Module> module;

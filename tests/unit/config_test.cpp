@@ -97,6 +97,80 @@ TEST(Config, ShippedFileLoadsWithDefaults) {
                                                 "time", "muc", "http_upload", "proxy65", "carbons",
                                                 "push", "mam", "pep"}));
   EXPECT_TRUE(c.module_files.empty());
+  // The shipped file serves the web chat: plain HTTP for this machine, HTTPS for the others.
+  ASSERT_EQ(c.http.listeners.size(), 2u);
+  EXPECT_EQ(c.http.listeners[0].port, 5280);
+  EXPECT_FALSE(c.http.listeners[0].tls);
+  EXPECT_EQ(c.http.listeners[1].port, 5281);
+  EXPECT_TRUE(c.http.listeners[1].tls);
+  EXPECT_TRUE(c.http.web_client);
+}
+
+TEST(Config, HttpIsOffUnlessListenersAreConfigured) {
+  Config c = defaults();
+  EXPECT_TRUE(c.http.listeners.empty());
+  EXPECT_EQ(c.http.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_TRUE(c.http.allowed_origins.empty());
+}
+
+TEST(Config, HttpSectionIsParsed) {
+  Config c = parse(R"([http]
+trusted_proxies = ["10.0.0.1"]
+allowed_origins = ["https://chat.example.com"]
+max_header_bytes = 8192
+max_body_bytes = 65536
+idle_timeout = 20
+max_connections = 50
+web_client = false
+web_client_title = "Example chat"
+web_client_room = "Lobby@conference.localhost"
+[[http.listen]]
+address = "127.0.0.1"
+[[http.listen]]
+tls = true
+port = 8443
+[hosts.localhost]
+)", "test.toml");
+  ASSERT_EQ(c.http.listeners.size(), 2u);
+  EXPECT_EQ(c.http.listeners[0].address, "127.0.0.1");
+  EXPECT_EQ(c.http.listeners[0].port, 5280);  // the default of its mode
+  EXPECT_FALSE(c.http.listeners[0].tls);
+  EXPECT_EQ(c.http.listeners[1].address, "0.0.0.0");
+  EXPECT_EQ(c.http.listeners[1].port, 8443);
+  EXPECT_TRUE(c.http.listeners[1].tls);
+  EXPECT_EQ(c.http.trusted_proxies, (std::vector<std::string>{"10.0.0.1"}));
+  EXPECT_EQ(c.http.allowed_origins, (std::vector<std::string>{"https://chat.example.com"}));
+  EXPECT_EQ(c.http.max_header_bytes, 8192u);
+  EXPECT_EQ(c.http.max_body_bytes, 65536u);
+  EXPECT_EQ(c.http.idle_timeout, std::chrono::seconds(20));
+  EXPECT_EQ(c.http.max_connections, 50u);
+  EXPECT_FALSE(c.http.web_client);
+  EXPECT_EQ(c.http.web_client_title, "Example chat");
+  EXPECT_EQ(c.http.web_client_room, "lobby@conference.localhost");
+}
+
+TEST(Config, BadHttpSettingsNameFileLineAndKey) {
+  std::string e = error_of(R"([http]
+trusted_proxies = ["proxy.local"]
+allowed_origins = ["chat.example.com"]
+web_client_room = "not a jid/with resource"
+web_client_root = "/nonexistent/converse"
+max_header_bytes = 10
+[[http.listen]]
+address = "localhost"
+[[http.listen]]
+port = 5280
+[[http.listen]]
+port = 5280
+[hosts.localhost]
+)");
+  EXPECT_THAT(e, HasSubstr("test.toml:2: http.trusted_proxies: \"proxy.local\" is not an IPv4 or IPv6 address"));
+  EXPECT_THAT(e, HasSubstr("test.toml:3: http.allowed_origins: \"chat.example.com\" is not an origin"));
+  EXPECT_THAT(e, HasSubstr("test.toml:4: http.web_client_room:"));
+  EXPECT_THAT(e, HasSubstr("test.toml:5: http.web_client_root: \"/nonexistent/converse\" is not a directory"));
+  EXPECT_THAT(e, HasSubstr("test.toml:6: http.max_header_bytes: out of range"));
+  EXPECT_THAT(e, HasSubstr("test.toml:8: http.listen[0].address:"));
+  EXPECT_THAT(e, HasSubstr("http.listen[2]: duplicate listener 0.0.0.0:5280"));
 }
 
 TEST(Config, DefaultsEqualAFileWithOnlyOneHost) {

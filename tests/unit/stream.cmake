@@ -1,2 +1,4 @@
 xmppd_unit_test(stream_test stream_test.cpp)
 target_link_libraries(stream_test PRIVATE xmppd_core)
+xmppd_unit_test(websocket_test websocket_test.cpp)
+target_link_libraries(websocket_test PRIVATE xmppd_core)

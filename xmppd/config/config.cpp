@@ -291,6 +291,72 @@ void read_c2s(Reader& r, const Section& s, Config& c) {
   }
 }
 
+void read_http_listeners(Reader& r, const Section& http, Config& c) {
+  const toml::node* node = http.table.get("listen");
+  if (!node) return;
+  const std::string key = http.child("listen");
+  const toml::array* array = node->as_array();
+  if (!array || !array->is_homogeneous(toml::node_type::table)) {
+    r.fail(*node, key, "expected an array of tables ([[http.listen]])");
+    return;
+  }
+  std::set<std::pair<std::string, std::uint16_t>> seen;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    Section s{*array->get(i)->as_table(), key + '[' + std::to_string(i) + ']'};
+    r.check_keys(s, {"address", "port", "tls"});
+    Http::Listener l{.address = "0.0.0.0"};
+    bool ok = true;
+    r.read_bool(s, "tls", l.tls);
+    if (const toml::node* n = r.read_string(s, "address", l.address); n && !is_ip_address(l.address)) {
+      r.fail(*n, s.child("address"), "\"" + l.address + "\" is not an IPv4 or IPv6 address");
+      ok = false;
+    }
+    l.port = l.tls ? 5281 : 5280;
+    if (s.table.contains("port") && !r.read_int(s, "port", l.port, 0, 65535)) ok = false;
+    if (!ok) continue;
+    if (l.port != 0 && !seen.emplace(l.address, l.port).second) {
+      r.fail(s.table, s.key, "duplicate listener " + l.address + ':' + std::to_string(l.port));
+      continue;
+    }
+    c.http.listeners.push_back(std::move(l));
+  }
+}
+
+void read_http(Reader& r, const Section& s, Config& c) {
+  auto& h = c.http;
+  r.check_keys(s, {"listen", "trusted_proxies", "allowed_origins", "max_header_bytes", "max_body_bytes",
+                   "idle_timeout", "max_connections", "web_client", "web_client_title", "web_client_room",
+                   "web_client_root"});
+  read_http_listeners(r, s, c);
+  if (const toml::node* n = r.read_strings(s, "trusted_proxies", h.trusted_proxies)) {
+    for (const auto& address : h.trusted_proxies)
+      if (!is_ip_address(address))
+        r.fail(*n, s.child("trusted_proxies"), "\"" + address + "\" is not an IPv4 or IPv6 address");
+  }
+  if (const toml::node* n = r.read_strings(s, "allowed_origins", h.allowed_origins)) {
+    for (const auto& origin : h.allowed_origins)
+      if (!origin.starts_with("http://") && !origin.starts_with("https://"))
+        r.fail(*n, s.child("allowed_origins"), "\"" + origin + "\" is not an origin (https://host[:port])");
+  }
+  r.read_int(s, "max_header_bytes", h.max_header_bytes, 1024, 1024 * 1024);
+  r.read_int(s, "max_body_bytes", h.max_body_bytes, 1024, std::size_t(1) << 30);
+  r.read_seconds(s, "idle_timeout", h.idle_timeout, 1, 3600);
+  r.read_int(s, "max_connections", h.max_connections, 1, 10000000);
+  r.read_bool(s, "web_client", h.web_client);
+  r.read_string(s, "web_client_title", h.web_client_title);
+  if (const toml::node* n = r.read_string(s, "web_client_room", h.web_client_room);
+      n && !h.web_client_room.empty()) {
+    auto room = Jid::parse(h.web_client_room);
+    if (!room || room->node().empty() || !room->resource().empty())
+      r.fail(*n, s.child("web_client_room"), "\"" + h.web_client_room + "\" is not a room JID (room@service)");
+    else
+      h.web_client_room = room->str();
+  }
+  if (const toml::node* n = r.read_string(s, "web_client_root", h.web_client_root);
+      n && !h.web_client_root.empty() && !std::filesystem::is_directory(h.web_client_root))
+    r.fail(*n, s.child("web_client_root"), "\"" + h.web_client_root + "\" is not a directory");
+}
+
 void read_auth(Reader& r, const Section& s, Config& c) {
   r.check_keys(s, {"mechanisms", "scram_iterations", "max_failures", "failure_window"});
   std::vector<std::string> mechanisms;
@@ -417,11 +483,12 @@ Config read(toml::table& document, const std::string& path) {
                  {.address = "0.0.0.0", .port = 5223, .direct_tls = true}};
   Reader r(path);
   Section root{document, ""};
-  r.check_keys(root, {"server", "log", "c2s", "auth", "storage", "hosts", "modules"});
+  r.check_keys(root, {"server", "log", "c2s", "http", "auth", "storage", "hosts", "modules"});
   // [server] first: hosts inherit its module list.
   if (auto s = r.section(root, "server")) read_server(r, *s, c);
   if (auto s = r.section(root, "log")) read_log(r, *s, c);
   if (auto s = r.section(root, "c2s")) read_c2s(r, *s, c);
+  if (auto s = r.section(root, "http")) read_http(r, *s, c);
   if (auto s = r.section(root, "auth")) read_auth(r, *s, c);
   if (auto s = r.section(root, "storage")) read_storage(r, *s, c);
   read_hosts(r, root, c);

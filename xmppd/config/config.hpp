@@ -20,6 +20,29 @@ struct Listener {
   bool direct_tls = false;  // XEP-0368: TLS from the first byte; otherwise STARTTLS
 };
 
+// [http]: the one HTTP layer (web clients over WebSocket, host-meta, the web chat).
+struct Http {
+  struct Listener {
+    std::string address;
+    std::uint16_t port = 0;
+    bool tls = false;  // HTTPS with the first host's certificate (SNI picks another)
+  };
+  std::vector<Listener> listeners;  // none: no HTTP at all
+  // Plain HTTP from these addresses counts as encrypted (a TLS-terminating proxy, or the
+  // browser on this machine); their X-Forwarded-For names the client.
+  std::vector<std::string> trusted_proxies{"127.0.0.1", "::1"};
+  // Origins (scheme://host[:port]) whose pages may use the WebSocket; empty: any.
+  std::vector<std::string> allowed_origins;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::seconds idle_timeout{60};  // for the next request on a connection
+  unsigned max_connections = 10000;        // HTTP connections before a WebSocket upgrade
+  bool web_client = true;                  // Converse.js at "/"
+  std::string web_client_title = "xmppd";
+  std::string web_client_room;             // a room JID the web chat joins on login
+  std::string web_client_root;             // Converse.js's dist/; empty: the build's copy
+};
+
 struct VirtualHost {
   std::string domain;        // nameprep-normalized
   std::string certificate;   // PEM path; empty: use a generated self-signed one
@@ -66,6 +89,9 @@ struct Config {
   } stream_management;
   // [c2s.csi] (XEP-0352): stanzas held for an inactive client before the buffer is flushed.
   unsigned csi_max_held = 100;
+
+  // [http]
+  Http http;
 
   // [auth]
   std::vector<std::string> mechanisms{"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"};

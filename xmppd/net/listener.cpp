@@ -29,9 +29,11 @@ int open_spare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 }  // namespace
 
 Listener::Listener(asio::io_context& io, const config::Listener& where,
-                   std::vector<asio::io_context*> workers, OnAccept on_accept, std::string refusal)
+                   std::vector<asio::io_context*> workers, OnAccept on_accept, std::string refusal,
+                   std::string name, std::string mode)
     : acceptor_(io), direct_tls_(where.direct_tls), workers_(std::move(workers)),
-      on_accept_(std::move(on_accept)), refusal_(std::move(refusal)) {
+      on_accept_(std::move(on_accept)), refusal_(std::move(refusal)), name_(std::move(name)),
+      mode_(std::move(mode)) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(where.address, ec);
   if (ec) throw std::runtime_error("invalid listen address " + where.address);
@@ -55,8 +57,7 @@ Listener::~Listener() {
 
 void Listener::start() {
   auto ep = endpoint();
-  log::info("c2s listening on ", ep.address().to_string(), ':', ep.port(),
-            direct_tls_ ? " (direct TLS)" : " (STARTTLS)");
+  log::info(name_, " listening on ", ep.address().to_string(), ':', ep.port(), " (", mode_, ')');
   asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
 }
 

@@ -23,8 +23,10 @@ class Listener {
   // Binds now (so a taken port fails at start, not later). Throws std::runtime_error.
   // `refusal`: the bytes a client refused for lack of file descriptors is sent before the
   // connection closes (empty: just closed, as a direct-TLS client must be).
+  // `name` and `mode`: what the log calls it ("c2s listening on 0.0.0.0:5222 (STARTTLS)").
   Listener(boost::asio::io_context& io, const config::Listener& where,
-           std::vector<boost::asio::io_context*> workers, OnAccept on_accept, std::string refusal);
+           std::vector<boost::asio::io_context*> workers, OnAccept on_accept, std::string refusal,
+           std::string name, std::string mode);
 
   ~Listener();
 
@@ -44,6 +46,8 @@ class Listener {
   std::size_t next_worker_ = 0;
   OnAccept on_accept_;
   std::string refusal_;
+  std::string name_;
+  std::string mode_;
   int spare_fd_ = -1;  // held in reserve to accept, and refuse, a connection when out of descriptors
   std::chrono::steady_clock::time_point refusal_logged_{};
 };

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <string>
@@ -124,6 +125,18 @@ void Transport::tls_write(std::string_view data, std::size_t done, WriteHandler 
     return;
   }
   finish({});
+}
+
+asio::awaitable<void> Transport::write(std::string_view data) {
+  auto initiate = [this, data](auto handler) {
+    // WriteHandler must be copyable; the coroutine's handler is not.
+    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+    async_write(data, [shared](boost::system::error_code ec, std::size_t n) { (*shared)(ec, n); });
+  };
+  auto token = asio::as_tuple(asio::use_awaitable);
+  auto [ec, n] = co_await asio::async_initiate<decltype(token), void(boost::system::error_code, std::size_t)>(
+      std::move(initiate), token);
+  if (ec) throw boost::system::system_error(ec);
 }
 
 void Transport::send_close_notify() {

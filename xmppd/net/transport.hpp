@@ -48,6 +48,9 @@ class Transport {
     boost::asio::async_write(socket_, boost::asio::buffer(data.data(), data.size()), std::forward<Handler>(handler));
   }
 
+  // Writes all of `data` (alive until it returns); throws on a write error.
+  boost::asio::awaitable<void> write(std::string_view data);
+
   void close();
   // Closes and frees the TLS state too (a session kept without its connection).
   void discard() {
@@ -72,6 +75,8 @@ class Transport {
   bool is_open() const { return socket_.is_open(); }
   tcp::socket& socket() { return socket_; }
   const std::string& remote_address() const { return remote_address_; }
+  // The client behind a trusted proxy, as the proxy names it.
+  void set_remote_address(std::string address) { remote_address_ = std::move(address); }
 
  private:
   struct SslFree {

@@ -71,12 +71,14 @@ C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, const asio
   direct_tls_ = direct_tls;
 }
 
-C2SSession::C2SSession(C2SContext& ctx, net::Transport transport, std::unique_ptr<Framing> framing, bool trusted)
+C2SSession::C2SSession(C2SContext& ctx, net::Transport transport, std::unique_ptr<Framing> framing, bool trusted,
+                       std::string early_input)
     : ctx_(ctx),
       transport_(std::move(transport)),
       direct_tls_(false),
       trusted_(trusted),
       framing_(std::move(framing)),
+      early_input_(std::move(early_input)),
       read_rate_(ctx.config.max_bytes_per_second,
                  std::max(ctx.config.max_bytes_per_second, ctx.config.limits.max_stanza_bytes)),
       flushed_(transport_.socket().get_executor()),
@@ -116,7 +118,8 @@ asio::awaitable<void> C2SSession::run() {
     std::vector<xml::Event> events;
     asio::steady_timer slow_down(executor());
     while (!closing_) {
-      std::string_view data = co_await transport_.read();
+      std::string_view data = early_input_;
+      if (data.empty()) data = co_await transport_.read();
       if (data.empty()) break;  // the client closed the connection
       std::string held;  // `data` dies at the next suspension: a throttled read is kept here
       if (auto wait = read_rate_.consume(data.size(), net::ReadRate::clock::now()); wait > wait.zero()) {
@@ -130,6 +133,7 @@ asio::awaitable<void> C2SSession::run() {
       std::size_t answered = out_.size();
       // Copies what it needs: `data` dies here.
       Framing::Fed fed = framing_->feed(data, events, out_);
+      std::string().swap(early_input_);
       if (out_.size() != answered) queued();  // the framing's own answer (a WebSocket pong)
       last_read_ = std::chrono::steady_clock::now();
       for (auto& event : events) {

@@ -53,8 +53,10 @@ class C2SSession final : public router::Session {
              bool direct_tls);
   // A stream on a connection another layer accepted (a WebSocket after its HTTP upgrade).
   // `trusted`: the connection counts as encrypted without TLS of its own (it comes from a
-  // TLS-terminating proxy the config trusts).
-  C2SSession(C2SContext& ctx, net::Transport transport, std::unique_ptr<Framing> framing, bool trusted);
+  // TLS-terminating proxy the config trusts). `early_input`: bytes that layer read past its
+  // own part, the start of the stream.
+  C2SSession(C2SContext& ctx, net::Transport transport, std::unique_ptr<Framing> framing, bool trusted,
+             std::string early_input = {});
   ~C2SSession() override;
 
   // Runs the connection on its socket's executor until it closes.
@@ -148,6 +150,7 @@ class C2SSession final : public router::Session {
   bool direct_tls_;
   bool trusted_ = false;
   std::unique_ptr<Framing> framing_;
+  std::string early_input_;
   net::ReadRate read_rate_;
 
   // Negotiation state.

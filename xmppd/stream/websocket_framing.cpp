@@ -63,17 +63,21 @@ Framing::Fed WebSocketFraming::feed(std::string_view bytes, std::vector<xml::Eve
   }
 }
 
-bool WebSocketFraming::fail(const char* condition, std::string text) {
-  condition_ = condition;
-  error_text_ = std::move(text);
-  return false;
-}
-
 bool WebSocketFraming::on_message(std::string_view text, std::vector<xml::Event>& events) {
   const std::size_t before = events.size();
-  if (!parser_.feed(text, events)) return fail(xml::to_string(parser_.error()), parser_.error_text());
-  if (events.size() != before + 1 || !parser_.between_stanzas())
-    return fail("not-well-formed", "a WebSocket message must hold exactly one whole element (RFC 7395 §3.3.3)");
+  bool ok = parser_.feed(text, events);
+  if (ok && (events.size() != before + 1 || !parser_.between_stanzas())) {
+    condition_ = "not-well-formed";
+    error_text_ = "a WebSocket message must hold exactly one whole element (RFC 7395 §3.3.3)";
+    ok = false;
+  } else if (!ok) {
+    condition_ = xml::to_string(parser_.error());
+    error_text_ = parser_.error_text();
+  }
+  if (!ok) {
+    events.resize(before);  // nothing of a broken message is acted on
+    return false;
+  }
   auto* stanza = std::get_if<xml::Stanza>(&events.back());
   if (!stanza || stanza->element.ns() != kFraming) return true;
   const Element& framing = stanza->element;
@@ -81,7 +85,12 @@ bool WebSocketFraming::on_message(std::string_view text, std::vector<xml::Event>
     events.back() = xml::StreamClose{};
     return true;
   }
-  if (framing.name() != "open") return fail("unsupported-stanza-type", "unknown framing element " + framing.name());
+  if (framing.name() != "open") {
+    condition_ = "unsupported-stanza-type";
+    error_text_ = "unknown framing element " + framing.name();
+    events.resize(before);
+    return false;
+  }
   // The session reads it as the header of a jabber:client stream.
   Element header("stream", ns::kStream);
   for (const auto& [name, value] : framing.attrs())

@@ -27,7 +27,6 @@ class WebSocketFraming final : public Framing {
  private:
   // One message: exactly one element, which becomes a stream event.
   bool on_message(std::string_view text, std::vector<xml::Event>& events);
-  bool fail(const char* condition, std::string text);
 
   net::websocket::FrameReader frames_;
   // Messages are parsed as the stanzas of a stream whose header only this side sees: its

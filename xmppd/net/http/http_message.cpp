@@ -1,0 +1,34 @@
+#include "net/http/http_message.hpp"
+
+namespace xmppd::net::http {
+
+std::string_view Request::path() const {
+  std::string_view target = message.target();
+  return target.substr(0, target.find('?'));
+}
+
+std::string_view Request::query() const {
+  std::string_view target = message.target();
+  auto mark = target.find('?');
+  return mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1);
+}
+
+std::string_view Request::header(boost::beast::http::field name) const {
+  auto it = message.find(name);
+  return it == message.end() ? std::string_view() : std::string_view(it->value());
+}
+
+std::string_view Request::header(std::string_view name) const {
+  auto it = message.find(name);
+  return it == message.end() ? std::string_view() : std::string_view(it->value());
+}
+
+Response Response::text(unsigned status, std::string_view message) {
+  Response response;
+  response.status = status;
+  response.content_type = "text/plain; charset=utf-8";
+  response.body.assign(message).append("\n");
+  return response;
+}
+
+}  // namespace xmppd::net::http
