@@ -123,7 +123,8 @@ class XmppServer:
     open_file_limit: the server process's RLIMIT_NOFILE, if given.
     """
 
-    def __init__(self, mechanisms=ALL_MECHANISMS, c2s_toml="", extra_toml="", open_file_limit=None):
+    def __init__(self, mechanisms=ALL_MECHANISMS, c2s_toml="", extra_toml="", open_file_limit=None,
+                 http_toml=None):
         self.open_file_limit = open_file_limit
         self.dir = tempfile.mkdtemp(prefix="xmppd-interop-")
         self.data_dir = os.path.join(self.dir, "data")
@@ -133,6 +134,26 @@ class XmppServer:
         self.log = None
         self.starttls_port = None
         self.direct_tls_port = None
+        self.http_port = None
+        self.https_port = None
+        # http_toml (keys of [http]; None: no HTTP): a plain and a TLS listener, the web chat
+        # off unless the keys turn it on.
+        self.serves_http = http_toml is not None
+        http = ""
+        if self.serves_http:
+            keys = http_toml if "web_client" in http_toml else http_toml + "\nweb_client = false"
+            http = f"""
+[http]
+{keys}
+  [[http.listen]]
+  address = "127.0.0.1"
+  port = 0
+
+  [[http.listen]]
+  address = "127.0.0.1"
+  port = 0
+  tls = true
+"""
         mechs = ", ".join(f'"{m}"' for m in mechanisms)
         with open(self.config_path, "w") as f:
             f.write(f"""\
@@ -144,7 +165,7 @@ threads = 2
 level = "debug"
 
 [c2s]
-require_encryption = true
+{"" if "require_encryption" in c2s_toml else "require_encryption = true"}
 {c2s_toml}
   [[c2s.listen]]
   address = "127.0.0.1"
@@ -155,7 +176,7 @@ require_encryption = true
   address = "127.0.0.1"
   port = 0
   tls = "direct"
-
+{http}
 [auth]
 mechanisms = [{mechs}]
 
@@ -178,6 +199,10 @@ mechanisms = [{mechs}]
         port = r"c2s listening on 127\.0\.0\.1:(\d+) "
         self.starttls_port = int(self.log.wait_for(port + r"\(STARTTLS\)").group(1))
         self.direct_tls_port = int(self.log.wait_for(port + r"\(direct TLS\)").group(1))
+        if self.serves_http:
+            http = r"http listening on 127\.0\.0\.1:(\d+) "
+            self.http_port = int(self.log.wait_for(http + r"\(HTTP\)").group(1))
+            self.https_port = int(self.log.wait_for(http + r"\(HTTPS\)").group(1))
         self.log.wait_for(r"xmppd ready")
         if not os.path.isfile(self.ca_file):
             raise AssertionError(f"no generated certificate at {self.ca_file}")

@@ -1,0 +1,91 @@
+"""Web clients no one here wrote, against the real xmppd over WebSocket: xmpp.js
+(@xmpp/client) in Node, and Converse.js, served by xmppd itself, in headless Chromium.
+
+Run from tests/interop/ with Debian's interpreter (after a build, which installs the npm
+packages into build/web):
+    /usr/bin/python3 -m unittest -v test_web_clients
+"""
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+
+import harness
+from test_slixmpp import ALICE, BOB, SlixmppTestCase
+
+WEB_DIR = os.environ.get("XMPPD_WEB_DIR") or os.path.join(harness._BUILD_DIR, "web")
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODULES = 'modules = ["roster", "presence", "offline", "disco", "ping"]\n'
+
+
+class NodeClient:
+    """A Node script speaking JSON lines: reports on stdout, commands on stdin."""
+
+    def __init__(self, script, *args):
+        if not os.path.isdir(os.path.join(WEB_DIR, "node_modules")):
+            raise RuntimeError(f"no npm packages in {WEB_DIR} (the build installs them)")
+        self.process = subprocess.Popen(
+            ["node", "--experimental-websocket", os.path.join(HERE, "web", script), *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env={**os.environ, "XMPPD_WEB_DIR": WEB_DIR})
+        self.log = harness.LineCollector(self.process.stdout, script)
+
+    def command(self, **command):
+        self.process.stdin.write((json.dumps(command) + "\n").encode())
+        self.process.stdin.flush()
+
+    async def event(self, name, since=0, **fields):
+        """The first report of `name` (at or after line `since`) whose fields match."""
+        pattern = r'^\{"event": ?"' + name + '"'
+        while True:
+            match = await asyncio.to_thread(self.log.wait_for, pattern, since=since)
+            line_index = self.log.lines().index(match.string, since)
+            report = json.loads(match.string)
+            if all(report.get(k) == v for k, v in fields.items()):
+                return report
+            since = line_index + 1
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.log.join()
+
+
+class XmppJs(SlixmppTestCase):
+
+    async def test_logs_in_with_scram_chats_with_a_tcp_client_and_resumes(self):
+        server = self.start_server_with_users(http_toml="", extra_toml=MODULES)
+        bob = await self.login(server, BOB[0] + "/desk", BOB[1])
+        since = server.log.mark()
+        js = NodeClient("xmpp_js_client.mjs", f"ws://127.0.0.1:{server.http_port}/xmpp-websocket",
+                        "alice", ALICE[1], "xmppjs")
+        self.addCleanup(js.stop)
+        online = await js.event("online")
+        self.assertEqual(online["jid"], "alice@localhost/xmppjs")
+        used = await self.log_line(server, r"authenticated as alice@localhost \(([A-Z0-9-]+)\)", since)
+        self.assertEqual(used.group(1), "SCRAM-SHA-1")  # xmpp.js's best
+
+        js.command(send={"to": bob.boundjid.full, "body": "hello from xmpp.js"})
+        message = await bob.receive()
+        self.assertEqual((message["from"].full, message["body"]), ("alice@localhost/xmppjs", "hello from xmpp.js"))
+        bob.send_message(mto="alice@localhost/xmppjs", mbody="hello from slixmpp", mtype="chat")
+        got = await js.event("message")
+        self.assertEqual((got["from"], got["body"]), (bob.boundjid.full, "hello from slixmpp"))
+
+        # Stream management over WebSocket: the connection goes, the session waits, xmpp.js
+        # comes back and resumes it, and what was sent meanwhile arrives.
+        mark = js.log.mark()
+        since = server.log.mark()
+        js.command(drop=True)
+        await self.log_line(server, r"alice@localhost/xmppjs hibernated", since)
+        bob.send_message(mto="alice@localhost/xmppjs", mbody="while you were away", mtype="chat")
+        await bob.barrier()
+        await js.event("resumed", mark)
+        await self.log_line(server, r"resumed alice@localhost/xmppjs", since)
+        await js.event("message", mark, body="while you were away")
+        js.command(stop=True)
+        await js.event("stopped", mark)
+        await self.log_line(server, r"alice@localhost/xmppjs disconnected", since)
