@@ -9,13 +9,17 @@ packages into build/web):
 import asyncio
 import json
 import os
-import re
+import shutil
 import subprocess
+import struct
+import zlib
 
 import harness
 from test_slixmpp import ALICE, BOB, SlixmppTestCase
 
 WEB_DIR = os.environ.get("XMPPD_WEB_DIR") or os.path.join(harness._BUILD_DIR, "web")
+# Screenshots of the browser scenario are kept here, one per person and step.
+ARTIFACTS = os.environ.get("XMPPD_ARTIFACTS_DIR") or os.path.join(harness._BUILD_DIR, "test-artifacts")
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES = 'modules = ["roster", "presence", "offline", "disco", "ping"]\n'
 
@@ -36,11 +40,11 @@ class NodeClient:
         self.process.stdin.write((json.dumps(command) + "\n").encode())
         self.process.stdin.flush()
 
-    async def event(self, name, since=0, **fields):
-        """The first report of `name` (at or after line `since`) whose fields match."""
+    async def event(self, name, since=0, timeout=harness.TIMEOUT, **fields):
+        """The first report of `name` (a pattern; at or after line `since`) whose fields match."""
         pattern = r'^\{"event": ?"' + name + '"'
         while True:
-            match = await asyncio.to_thread(self.log.wait_for, pattern, since=since)
+            match = await asyncio.to_thread(self.log.wait_for, pattern, timeout=timeout, since=since)
             line_index = self.log.lines().index(match.string, since)
             report = json.loads(match.string)
             if all(report.get(k) == v for k, v in fields.items()):
@@ -89,3 +93,54 @@ class XmppJs(SlixmppTestCase):
         js.command(stop=True)
         await js.event("stopped", mark)
         await self.log_line(server, r"alice@localhost/xmppjs disconnected", since)
+
+
+def png(path, width=40, height=30):
+    """A small real PNG (a colour gradient), to upload as a picture."""
+    rows = b"".join(b"\0" + b"".join(bytes([(x * 7) % 256, (y * 5) % 256, 128]) for x in range(width))
+                    for y in range(height))
+
+    def chunk(kind, data):
+        return struct.pack("!I", len(data)) + kind + data + struct.pack("!I", zlib.crc32(kind + data))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack("!IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+class ConverseInChromium(SlixmppTestCase):
+    """The web chat xmppd serves, used by two people through its UI in headless Chromium."""
+
+    STEPS = ["bob-logs-in", "alice-registers", "alice-adds-bob", "one-to-one-chat", "group-chat",
+             "file-upload", "retraction"]
+
+    async def test_register_chat_join_a_room_send_a_file_and_retract(self):
+        room = "lobby@conference.localhost"
+        server = self.start_server(
+            http_toml=f'web_client = true\nweb_client_room = "{room}"',
+            extra_toml='modules = ["roster", "presence", "disco", "offline", "vcard", "private", "register", '
+                       '"ping", "muc", "http_upload", "carbons", "mam", "pep"]\n\n'
+                       "[modules.register]\nallow_registration = true\n\n"
+                       '[modules.http_upload]\naddress = "127.0.0.1"\nport = 0\n')
+        server.add_user("bob@localhost", "bob-web-secret")
+        shots = os.path.join(ARTIFACTS, "web-chat")
+        shutil.rmtree(shots, ignore_errors=True)
+        os.makedirs(shots)
+        picture = os.path.join(server.dir, "picture.png")
+        png(picture)
+
+        browser = NodeClient("converse_scenario.mjs", f"http://localhost:{server.http_port}/", shots,
+                             "bob-web-secret", room, picture)
+        self.addCleanup(browser.stop)
+        outcome = await browser.event("(done|failed)", timeout=180)
+        self.assertEqual(outcome["event"], "done", "\n".join(browser.log.lines()))
+        steps = [json.loads(line)["step"] for line in browser.log.matching(r'"event": ?"step"')]
+        self.assertEqual(steps, self.STEPS)
+        self.assertEqual(len(os.listdir(shots)), 12)  # a screenshot of each browser after each step
+
+        # What the browsers showed happened on the server.
+        self.assertTrue(server.log.matching(r"authenticated as alice@localhost \(SCRAM-SHA-\d+\)"),
+                        "alice's new account logged in")
+        self.assertTrue(server.log.matching(r"http_upload: stored \w+ \(\d+ bytes\) for alice@localhost"))
+        users = subprocess.run([harness.xmppctl_binary(), "--config", server.config_path, "listusers"],
+                               capture_output=True, text=True, timeout=harness.TIMEOUT)
+        self.assertIn("alice@localhost", users.stdout.split())

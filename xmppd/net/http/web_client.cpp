@@ -102,6 +102,7 @@ std::string page(const config::Config& config) {
          "converse.initialize({\n"
          "  websocket_url: (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/xmpp-websocket',\n"
          "  discover_connection_methods: false,\n"
+         "  xmpp_providers_url: '',\n"
          "  assets_path: '/converse/',\n"
          "  view_mode: 'fullscreen',\n"
          "  default_domain: " + js_string(host.domain) + ",\n"
@@ -110,6 +111,7 @@ std::string page(const config::Config& config) {
          "  allow_registration: " + (registration ? "true" : "false") + ",\n"
          "  muc_domain: " + js_string("conference." + host.domain) + ",\n"
          "  auto_join_rooms: " + rooms + ",\n"
+         "  muc_nickname_from_jid: true,\n"
          "  show_client_info: false,\n"
          "});\n"
          "</script>\n</body>\n</html>\n";
@@ -143,10 +145,12 @@ Response WebClient::serve(const Request& request) const {
   }
   std::string_view path = request.path();
   if (path == "/" || path == "/index.html") return reply(request, page_, "no-cache");
-  if (path.starts_with(kAssets)) {
-    auto it = assets_.find(path.substr(kAssets.size()));
-    if (it != assets_.end()) return reply(request, it->second, "public, max-age=3600");
-  }
+  // Assets live below /converse/; the OMEMO library fetches its WebAssembly next to the page.
+  std::string_view name = path.starts_with(kAssets) ? path.substr(kAssets.size())
+                          : path.find('/', 1) == std::string_view::npos ? path.substr(1)
+                                                                         : std::string_view();
+  if (auto it = assets_.find(name); !name.empty() && it != assets_.end())
+    return reply(request, it->second, "public, max-age=3600");
   return Response::text(404, "Not found");
 }
 
