@@ -31,11 +31,15 @@ level = "info"
   address = "127.0.0.1"
   port = 0
   tls = "starttls"
+[http]
+web_client = false
+  [[http.listen]]
+  address = "127.0.0.1"
+  port = 0
+  tls = true
 [hosts."localhost"]
 modules = ["disco", "http_upload"]
 [modules.http_upload]
-address = "127.0.0.1"
-port = 0
 max_file_size = $((2 * 1024 * 1024 * 1024))
 quota_per_user = 0
 TOML

@@ -36,12 +36,14 @@ Server::Server(config::Config config)
   std::vector<std::string> domains;
   for (const auto& h : config_.hosts) domains.push_back(h.domain);
   router_ = std::make_unique<router::Router>(domains, *storage_, workers_.front()->get_executor());
+  std::vector<asio::io_context*> worker_ptrs;
+  for (auto& w : workers_) worker_ptrs.push_back(w.get());
+  // Before the modules: they may serve HTTP routes.
+  http_ = std::make_unique<net::http::Server>(config_, *tls_, *workers_.front(), worker_ptrs);
   start_modules();
   c2s_ = std::make_unique<stream::C2SContext>(
       stream::C2SContext{config_, *tls_, *router_, *storage_, throttle_, registry_, resumable_});
 
-  std::vector<asio::io_context*> worker_ptrs;
-  for (auto& w : workers_) worker_ptrs.push_back(w.get());
   for (const auto& where : config_.listeners) {
     auto on_accept = [this](asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer, bool direct_tls) {
       std::make_shared<stream::C2SSession>(*c2s_, std::move(socket), peer, direct_tls)->start();
@@ -54,7 +56,7 @@ Server::Server(config::Config config)
         std::make_unique<net::Listener>(*workers_.front(), where, worker_ptrs, on_accept, std::move(refusal), "c2s",
                                         where.direct_tls ? "direct TLS" : "STARTTLS"));
   }
-  start_http(worker_ptrs);
+  add_http_routes();
 
 }
 
@@ -64,8 +66,7 @@ Server::~Server() {
     if (t.joinable()) t.join();
 }
 
-void Server::start_http(std::vector<asio::io_context*> workers) {
-  http_ = std::make_unique<net::http::Server>(config_, *tls_, *workers_.front(), std::move(workers));
+void Server::add_http_routes() {
   if (!http_->listening()) return;
   http_->route("/xmpp-websocket", stream::websocket_endpoint(*c2s_));
   http_->route("/.well-known/host-meta", net::http::host_meta(false));
@@ -90,7 +91,7 @@ void Server::start_modules() {
       ModuleFactory factory = module::find(name);  // load_configured() checked the names
       RunningModule running{
           std::make_unique<module::HostContext>(*router_->host(host.domain), *router_, *storage_,
-                                                workers_.front()->get_executor(), *tls_,
+                                                workers_.front()->get_executor(), *tls_, *http_,
                                                 config_.scram_iterations, config_.data_dir,
                                                 config_.module_settings,
                                                 name, config_.source_path),

@@ -40,7 +40,7 @@ class Server {
 
  private:
   void start_modules();
-  void start_http(std::vector<boost::asio::io_context*> workers);
+  void add_http_routes();
 
   config::Config config_;
   std::vector<std::unique_ptr<boost::asio::io_context>> workers_;

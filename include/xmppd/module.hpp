@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <xmppd/element.hpp>
+#include <xmppd/http.hpp>
 #include <xmppd/jid.hpp>
 #include <xmppd/module_config.hpp>
 
@@ -196,6 +197,15 @@ class ModuleContext {
   // it again (the holding one must let it pass this time), then it is routed. 'from' is
   // the session's full JID.
   virtual void resubmit(Element stanza) = 0;
+
+  // HTTP ---------------------------------------------------------------------------------
+  // Serves `path` (exactly, or everything below it when it ends with '/') on the server's
+  // HTTP listeners ([[http.listen]]), shared by every host: put the host in the path. Throws
+  // std::runtime_error if there is no listener or the path is taken.
+  virtual void add_http_route(std::string path, HttpHandler handler) = 0;
+  // Where clients reach those routes for this host: "https://<host>:<port>" of the first
+  // HTTPS listener, else "http://..." of the first plain one; empty without listeners.
+  virtual std::string http_url() const = 0;
 };
 
 class Module {

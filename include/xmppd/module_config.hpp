@@ -37,6 +37,8 @@ class ModuleConfig {
   // For a value the accessors accept but the module cannot use (a domain that is not one,
   // a word not among those allowed): throws ModuleConfigError naming file, line and key.
   [[noreturn]] void reject(std::string_view key, const std::string& why) const { fail(key, why); }
+  // Whether the key is set (for keys that are only refused, such as ones that moved).
+  bool has(std::string_view key) const { return lookup(key) != nullptr; }
 
   // Throws ModuleConfigError naming every key present that no accessor asked for.
   void check_no_unknown_keys() const;

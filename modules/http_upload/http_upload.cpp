@@ -14,7 +14,7 @@
 
 #include "common/log.hpp"
 #include "file_store.hpp"
-#include "http_server.hpp"
+#include "upload_http.hpp"
 #include "upload_token.hpp"
 #include "upload_url.hpp"
 
@@ -51,14 +51,14 @@ class HttpUploadModule final : public xmppd::Module {
     ctx_ = &ctx;
     const auto& config = ctx.config();
     std::string domain = config.string("domain", "upload." + ctx.host());
-    std::string address = config.string("address", "0.0.0.0");
-    auto port = static_cast<unsigned short>(config.integer("port", 5281, 0, 65535));
+    // The files are served by the server's HTTP layer now, not a listener of this module.
+    for (const char* moved : {"address", "port", "max_connections"})
+      if (config.has(moved)) config.reject(moved, "files are served on the [[http.listen]] listeners now; remove this key");
     std::string url = config.string("url", "");
     max_file_size_ = config.integer("max_file_size", 100 * kMiB, 1, INT64_MAX);
     auto quota = config.integer("quota_per_user", 1024 * kMiB, 0, INT64_MAX);
     auto expire_after = config.integer("expire_after", 7 * 24 * 3600, 0, INT64_MAX / 2);
     slot_lifetime_ = config.integer("slot_lifetime", 300, 1, 24 * 3600);
-    auto max_connections = config.integer("max_connections", 1000, 1, 1'000'000);
     std::string secret = config.string("secret", "");
     allowed_types_ = config.strings("allowed_content_types", {});
     for (const std::string& t : allowed_types_)
@@ -75,28 +75,27 @@ class HttpUploadModule final : public xmppd::Module {
     if (secret.empty()) secret = load_or_create_secret(uploads / (ctx.host() + ".secret"));
     store_ = std::make_unique<FileStore>(uploads / ctx.host(), static_cast<std::uint64_t>(quota));
     signer_ = std::make_unique<UploadSigner>(secret);
-    auto tls = [&ctx]() -> boost::asio::ssl::context& { return ctx.tls_context(); };
-    std::string path = url.empty() ? "/upload" : url_path(url);
-    server_ = std::make_unique<HttpServer>(tls, *store_, *signer_, path, static_cast<std::size_t>(max_connections));
-    auto where = server_->listen(address, port);
-    base_url_ = url.empty() ? "https://" + ctx.host() + ':' + std::to_string(where.port()) + "/upload" : url;
-    xmppd::log::info("http_upload listening on ", where.address().to_string(), ':', where.port(), " (", base_url_,
-                     ")");
+    // Each host's files under a path of its own: the HTTP listeners are shared.
+    std::string path = url.empty() ? "/upload/" + ctx.host() : url_path(url);
+    base_url_ = url.empty() ? ctx.http_url() + path : url;
+    http_ = std::make_unique<UploadHttp>(*store_, *signer_, path);
+    ctx.add_http_route(path + '/', [this](xmppd::HttpExchange& exchange) { return http_->serve(exchange); });
+    xmppd::log::info("http_upload: files of ", ctx.host(), " at ", base_url_);
     if (expire_after > 0) {
       // Sweep often enough that a file outlives its time by at most half of it (and an hour).
       auto period = std::chrono::seconds(std::clamp<std::int64_t>(expire_after / 2, 1, 3600));
-      server_->every(period, [store = store_.get(), expire_after] {
+      http_->every(period, [store = store_.get(), expire_after] {
         for (const auto& id : store->remove_stored_before(unix_now() - expire_after))
           xmppd::log::info("http_upload: removed expired file ", id);
       });
     }
-    server_->start();
+    http_->start();
 
     ctx.add_component(domain, [this](Element stanza, const Jid& from, const Jid&) { on_stanza(stanza, from); });
   }
 
   void stop() override {
-    if (server_) server_->stop();
+    if (http_) http_->stop();
   }
 
  private:
@@ -215,10 +214,10 @@ class HttpUploadModule final : public xmppd::Module {
   std::int64_t max_file_size_ = 0;
   std::int64_t slot_lifetime_ = 0;
   std::string base_url_;
-  // Declared before the server, which uses them until it is destroyed.
+  // Declared before the HTTP side, which uses them until it is destroyed.
   std::unique_ptr<FileStore> store_;
   std::unique_ptr<UploadSigner> signer_;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<UploadHttp> http_;
 };
 
 }  // namespace

@@ -52,18 +52,16 @@ MiB = 1024 * 1024
 
 
 def modules_toml(settings=""):
-    # Port 0: the test learns the real one from the log (and from the slot URLs).
-    return ('modules = ["disco", "http_upload"]\n\n'
-            '[modules.http_upload]\naddress = "127.0.0.1"\nport = 0\n' + settings)
+    # Files are served on the server's HTTPS listener (port 0: the harness learns it from the log).
+    return 'modules = ["disco", "http_upload"]\n\n[modules.http_upload]\n' + settings
 
 
 class UploadTestCase(SlixmppTestCase):
 
     def start_upload_server(self, settings=""):
-        server = self.start_server_with_users(extra_toml=modules_toml(settings))
-        match = server.log.wait_for(r"http_upload listening on 127\.0\.0\.1:(\d+) \((\S+)\)")
-        server.http_port = int(match.group(1))
-        self.assertEqual(match.group(2), f"https://localhost:{server.http_port}/upload")
+        server = self.start_server_with_users(http_toml="", extra_toml=modules_toml(settings))
+        match = server.log.wait_for(r"http_upload: files of localhost at (\S+)")
+        self.assertEqual(match.group(1), f"https://localhost:{server.https_port}/upload/localhost")
         return server
 
     def uploads(self, server):
@@ -87,7 +85,7 @@ class UploadTestCase(SlixmppTestCase):
             parts = urllib.parse.urlsplit(url) if url.startswith("https:") else None
             path = (parts.path + ("?" + parts.query if parts.query else "")) if parts else url
             context = ssl.create_default_context(cafile=server.ca_file)
-            connection = http.client.HTTPSConnection("localhost", server.http_port, context=context,
+            connection = http.client.HTTPSConnection("localhost", server.https_port, context=context,
                                                      timeout=TIMEOUT)
             try:
                 connection.request(method, path, body=body, headers=headers or {})
@@ -137,7 +135,7 @@ class UploadAndDownload(UploadTestCase):
         # The plugin found the service through disco and read its limit from the form.
         self.assertEqual(str(alice["xep_0363"].upload_service), SERVICE)
         self.assertEqual(alice["xep_0363"].max_file_size, 10485760)
-        self.assertRegex(get_url, rf"^https://localhost:{server.http_port}/upload/[0-9a-f]{{32}}/random\.bin$")
+        self.assertRegex(get_url, rf"^https://localhost:{server.https_port}/upload/localhost/[0-9a-f]{{32}}/random\.bin$")
 
         status, headers, body = await self.http(server, "GET", get_url)
         self.assertEqual(status, 200)
@@ -198,8 +196,7 @@ class UploadAndDownload(UploadTestCase):
                 f.write("owner=alice@localhost\n")
         kept = self.uploads(server)
         server.start()
-        # A new process, a new log, and (port 0) a new port.
-        server.http_port = int(server.log.wait_for(r"http_upload listening on 127\.0\.0\.1:(\d+)").group(1))
+        # A new process, a new log, and (port 0) a new port: start() read it.
         self.assertEqual(self.uploads(server), [name for name in kept if not name.startswith(("0" * 32, "1" * 32))])
         path = urllib.parse.urlsplit(get_url).path
         status, headers, body = await self.http(server, "GET", path)
@@ -291,10 +288,10 @@ class HttpRefusals(UploadTestCase):
         self.assertEqual((await self.http(server, "PUT", with_query(), b"abcde"))[0], 413)
         self.assertEqual((await self.http(server, "PUT", with_query(), b"abc"))[0], 400)
         # Paths that try to leave the upload directory.
-        self.assertEqual((await self.http(server, "PUT", "/upload/../xmppd.toml", b"x"))[0], 400)
+        self.assertEqual((await self.http(server, "PUT", "/upload/localhost/../xmppd.toml", b"x"))[0], 400)
         self.assertEqual((await self.http(server, "PUT", path.rsplit("/", 1)[0] + "/%2e%2e?" + parts.query,
                                           b"abcd"))[0], 400)
-        self.assertEqual((await self.http(server, "GET", "/upload/%2e%2e/%2e%2e/xmppd.toml"))[0], 404)
+        self.assertEqual((await self.http(server, "GET", "/upload/localhost/%2e%2e/%2e%2e/xmppd.toml"))[0], 404)
         self.assertEqual((await self.http(server, "GET", "/../xmppd.toml"))[0], 404)
         # Not uploaded yet.
         self.assertEqual((await self.http(server, "GET", get_url))[0], 404)
@@ -328,7 +325,7 @@ class HttpRefusals(UploadTestCase):
 
         def send_half():
             context = ssl.create_default_context(cafile=server.ca_file)
-            connection = http.client.HTTPSConnection("localhost", server.http_port, context=context,
+            connection = http.client.HTTPSConnection("localhost", server.https_port, context=context,
                                                      timeout=TIMEOUT)
             connection.putrequest("PUT", f"{parts.path}?{parts.query}")
             connection.putheader("Content-Length", str(MiB))
@@ -352,7 +349,7 @@ class Expiry(UploadTestCase):
         put_url, get_url = await self.slot(alice, "short-lived.txt", 3)
         self.assertEqual((await self.http(server, "PUT", put_url, b"bye"))[0], 201)
         self.assertEqual((await self.http(server, "GET", get_url))[2], b"bye")
-        slot_id = urllib.parse.urlsplit(get_url).path.split("/")[2]
+        slot_id = urllib.parse.urlsplit(get_url).path.split("/")[3]  # /upload/<host>/<id>/<name>
         await self.log_line(server, rf"http_upload: removed expired file {slot_id}")
         self.assertEqual((await self.http(server, "GET", get_url))[0], 404)
         self.assertEqual(self.uploads(server), [])

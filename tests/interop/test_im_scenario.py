@@ -39,9 +39,10 @@ def shipped_modules():
 def server_toml():
     # The harness writes [hosts."localhost"] last: the bare key lands there, then our table.
     modules = ", ".join(f'"{name}"' for name in shipped_modules())
-    # The file-transfer listeners on free loopback ports, so that runs side by side never collide.
+    # The proxy's listener on a free loopback port, so that runs side by side never collide
+    # (uploads go through the server's HTTP listeners, which the harness puts on free ports).
     listeners = "".join(f'\n[modules.{name}]\naddress = "127.0.0.1"\nport = 0\n'
-                        for name in ("http_upload", "proxy65") if name in shipped_modules())
+                        for name in ("proxy65",) if name in shipped_modules())
     return f"modules = [{modules}]\n\n[modules.register]\nallow_registration = true\n" + listeners
 
 
@@ -92,7 +93,7 @@ class ScenarioTestCase(harness.ServerTestCase, unittest.IsolatedAsyncioTestCase)
     async def asyncSetUp(self):
         # Starting xmppd blocks the loop on purpose (nothing else runs yet).
         asyncio.get_running_loop().slow_callback_duration = 5.0
-        self.server = self.start_server(extra_toml=server_toml())
+        self.server = self.start_server(http_toml="", extra_toml=server_toml())
 
     async def login(self, account, resource, register=False):
         """A session of `account` (created in-band first if `register`), with the roster

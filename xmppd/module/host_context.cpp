@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "auth/scram.hpp"
+#include "net/http/http_server.hpp"
 #include "common/log.hpp"
 #include "router/audience.hpp"
 #include "router/router.hpp"
@@ -175,5 +176,13 @@ void HostContext::account_deleted(const Jid& bare) {
   for (const auto& s : router_.sessions_of(bare))
     boost::asio::dispatch(s->executor(), [s] { s->end("not-authorized", "Account removed"); });
 }
+
+void HostContext::add_http_route(std::string path, HttpHandler handler) {
+  if (!http_.listening())
+    throw std::runtime_error("module " + module_ + " serves HTTP: add an [[http.listen]] to the config");
+  http_.route(std::move(path), [handler = std::move(handler)](net::http::Exchange& exchange) { return handler(exchange); });
+}
+
+std::string HostContext::http_url() const { return http_.url_for(host_.domain); }
 
 }  // namespace xmppd::module

@@ -8,6 +8,7 @@
 #include "net/tls.hpp"
 
 namespace xmppd::router { class Router; }
+namespace xmppd::net::http { class Server; }
 
 namespace xmppd::module {
 
@@ -15,10 +16,10 @@ class HostContext final : public ModuleContext {
  public:
   // `settings`, `module`, `file`: see ModuleConfig.
   HostContext(Host& host, router::Router& router, storage::StorageThread& storage,
-              boost::asio::any_io_executor executor, net::TlsContexts& tls, unsigned scram_iterations,
-              std::string data_dir, std::shared_ptr<const toml::table> settings, std::string module,
-              std::string file)
-      : host_(host), router_(router), storage_(storage), executor_(std::move(executor)), tls_(tls),
+              boost::asio::any_io_executor executor, net::TlsContexts& tls, net::http::Server& http,
+              unsigned scram_iterations, std::string data_dir, std::shared_ptr<const toml::table> settings,
+              std::string module, std::string file)
+      : host_(host), router_(router), storage_(storage), executor_(std::move(executor)), tls_(tls), http_(http),
         scram_iterations_(scram_iterations), data_dir_(std::move(data_dir)),
         module_(module), file_(std::move(file)),
         settings_(std::move(settings)), config_(std::make_unique<ModuleConfig>(settings_, module_, file_)) {}
@@ -74,6 +75,8 @@ class HostContext final : public ModuleContext {
   void add_account_identity(std::string category, std::string type, std::string name) override;
   std::vector<Element> account_identities() const override { return host_.account_identities; }
   void resubmit(Element stanza) override;
+  void add_http_route(std::string path, HttpHandler handler) override;
+  std::string http_url() const override;
 
  private:
   Host& host_;
@@ -81,6 +84,7 @@ class HostContext final : public ModuleContext {
   storage::StorageThread& storage_;
   boost::asio::any_io_executor executor_;
   net::TlsContexts& tls_;
+  net::http::Server& http_;
   unsigned scram_iterations_;
   std::string data_dir_;
   std::string module_;

@@ -8,7 +8,6 @@
 #include "stream/c2s_session.hpp"
 #include "stream/websocket_framing.hpp"
 
-namespace asio = boost::asio;
 namespace beast = boost::beast;
 
 namespace xmppd::stream {
@@ -78,9 +77,7 @@ net::http::Response upgrade(C2SContext& ctx, const net::http::Request& request) 
 }  // namespace
 
 net::http::Handler websocket_endpoint(C2SContext& ctx) {
-  return [&ctx](net::http::Request& request) -> asio::awaitable<net::http::Response> {
-    co_return upgrade(ctx, request);
-  };
+  return net::http::simple([&ctx](const net::http::Request& request) { return upgrade(ctx, request); });
 }
 
 }  // namespace xmppd::stream

@@ -1,7 +1,5 @@
 #include "net/http/host_meta.hpp"
 
-namespace asio = boost::asio;
-
 namespace xmppd::net::http {
 namespace {
 
@@ -27,7 +25,7 @@ Response describe(const Request& request, bool json) {
 }  // namespace
 
 Handler host_meta(bool json) {
-  return [json](Request& request) -> asio::awaitable<Response> { co_return describe(request, json); };
+  return simple([json](const Request& request) { return describe(request, json); });
 }
 
 }  // namespace xmppd::net::http

@@ -3,7 +3,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include "common/log.hpp"
@@ -15,6 +14,11 @@ namespace beast = boost::beast;
 
 namespace xmppd::net::http {
 namespace {
+
+// A body a route left unread is read and dropped up to this size, so that the client sees
+// the answer and the connection can be reused; a larger one closes the connection.
+constexpr std::uint64_t kDrainLimit = 1024 * 1024;
+constexpr std::size_t kPiece = 64 * 1024;
 
 void add_header(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
@@ -32,7 +36,11 @@ std::string_view last_forwarded(std::string_view list) {
 }  // namespace
 
 Connection::Connection(Server& server, Transport transport, bool tls)
-    : server_(server), transport_(std::move(transport)), tls_(tls), deadline_(transport_.socket().get_executor()) {
+    : server_(server),
+      transport_(std::move(transport)),
+      tls_(tls),
+      executor_(transport_.socket().get_executor()),
+      deadline_(executor_) {
   ++server_.open_;
 }
 
@@ -66,34 +74,31 @@ asio::awaitable<void> Connection::run() {
     arm_deadline();
     if (tls_) co_await transport_.start_tls(server_.tls_.by_sni());
     for (;;) {
-      Request request;
       arm_deadline();
-      if (!co_await read_request(request)) break;
-      deadline_.cancel();  // a route may take its time (a BOSH request waits for stanzas)
-      describe_client(request);
-      const bool preflight = request.message.method() == beast::http::verb::options;
-      const Handler* handler = preflight ? nullptr : server_.find(request.path());
+      if (!co_await read_header()) break;
+      deadline_.cancel();  // a route may take its time (an upload, a BOSH request)
+      describe_client();
+      const Handler* handler = server_.find(request_.path());
       // Statements, not one conditional expression: GCC 12 destroys temporaries of a
       // co_await inside one twice.
-      Response response;
-      if (preflight) {
-        response = answer_preflight(request);
+      if (request_.message.method() == beast::http::verb::options) {
+        Response answer_to_preflight = preflight();
+        co_await answer(answer_to_preflight);
       } else if (handler) {
-        auto answer = (*handler)(request);
-        response = co_await std::move(answer);
-      } else {
-        response = Response::text(404, "Not found");
+        auto serving = (*handler)(*this);
+        co_await std::move(serving);
       }
-      const bool upgrade = response.status == 101 && response.upgrade;
-      const bool keep_alive = !upgrade && request.message.keep_alive() && response.status < 500;
-      co_await write(request, response, keep_alive);
-      if (upgrade) {
+      if (!responded_) {
+        Response missing = handler ? Response::text(500, "The route gave no answer") : Response::text(404, "Not found");
+        co_await answer(missing);
+      }
+      if (upgrade_) {
         counted_ = false;
         --server_.open_;
-        response.upgrade(std::move(transport_), std::move(buffered_));
+        std::exchange(upgrade_, nullptr)(std::move(transport_), std::move(buffered_));
         co_return;
       }
-      if (!keep_alive) break;
+      if (!reusable_ || !co_await finish_body()) break;
     }
   } catch (const std::exception& e) {
     log::debug("http: ", transport_.remote_address(), ": connection ended: ", e.what());
@@ -102,36 +107,41 @@ asio::awaitable<void> Connection::run() {
   transport_.close_gracefully(shared_from_this());
 }
 
-asio::awaitable<bool> Connection::read_request(Request& request) {
-  beast::http::request_parser<beast::http::string_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(server_.settings_.max_header_bytes));
-  parser.body_limit(server_.settings_.max_body_bytes);
-  parser.eager(true);
+asio::awaitable<bool> Connection::read_header() {
+  parser_.emplace();
+  request_ = Request{};
+  continued_ = responded_ = false;
+  reusable_ = true;
+  parser_->header_limit(static_cast<std::uint32_t>(server_.settings_.max_header_bytes));
+  // A route that reads the body bounds it (an upload by its slot's size); the core's own
+  // routes read none.
+  parser_->body_limit(boost::none);
   for (;;) {
     beast::error_code ec;
-    while (!buffered_.empty() && !parser.is_done()) {
-      std::size_t used = parser.put(asio::buffer(buffered_), ec);
+    while (!buffered_.empty() && !parser_->is_header_done()) {
+      std::size_t used = parser_->put(asio::buffer(buffered_), ec);
       buffered_.erase(0, used);
       if (ec || used == 0) break;
     }
-    if (parser.is_done()) break;
+    if (parser_->is_header_done()) break;
     if (ec && ec != beast::http::error::need_more) {
       Response refusal = ec == beast::http::error::header_limit ? Response::text(431, "Request header too large")
-                         : ec == beast::http::error::body_limit ? Response::text(413, "Request body too large")
                                                                  : Response::text(400, "Bad request: " + ec.message());
       log::info("http: ", transport_.remote_address(), ": ", ec.message());
-      co_await write(request, refusal, false);
+      reusable_ = false;
+      co_await answer(refusal);
       co_return false;
     }
     std::string_view data = co_await transport_.read();
     if (data.empty()) co_return false;
     buffered_.append(data);
   }
-  request.message = parser.release();
+  request_.message.base() = parser_->get().base();
   co_return true;
 }
 
-void Connection::describe_client(Request& request) const {
+void Connection::describe_client() {
+  Request& request = request_;
   request.tls = tls_;
   request.remote_address = transport_.remote_address();
   request.trusted = server_.trusted(transport_.remote_address());
@@ -148,49 +158,134 @@ void Connection::describe_client(Request& request) const {
   request.origin_allowed = origin.empty() || server_.origin_allowed(origin);
 }
 
-Response Connection::answer_preflight(const Request& request) const {
+Response Connection::preflight() const {
   Response response;
   response.status = 204;
-  response.headers = {{"Allow", "GET, HEAD, POST, OPTIONS"}};
-  if (!request.header(beast::http::field::origin).empty()) {
-    response.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
-    response.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type");
+  response.headers = {{"Allow", "GET, HEAD, POST, PUT, OPTIONS"}};
+  if (!request_.header(beast::http::field::origin).empty()) {
+    response.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, OPTIONS");
+    response.headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type, Range");
     response.headers.emplace_back("Access-Control-Max-Age", "86400");
   }
   return response;
 }
 
-asio::awaitable<void> Connection::write(const Request& request, const Response& response, bool keep_alive) {
-  const auto status = static_cast<beast::http::status>(response.status);
-  std::string out = "HTTP/1.1 " + std::to_string(response.status) + ' ';
-  out.append(beast::http::obsolete_reason(status)).append("\r\n");
+asio::awaitable<std::string_view> Connection::read_body(std::size_t max) {
+  if (parser_->is_done() || max == 0) co_return std::string_view();
+  if (!continued_ && beast::iequals(request_.header(beast::http::field::expect), "100-continue")) {
+    continued_ = true;
+    co_await transport_.write("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  body_piece_.resize(max);
+  auto& body = parser_->get().body();
+  for (;;) {
+    body.data = body_piece_.data();
+    body.size = max;
+    beast::error_code ec;
+    while (!buffered_.empty() && body.size > 0 && !parser_->is_done()) {
+      std::size_t used = parser_->put(asio::buffer(buffered_), ec);
+      buffered_.erase(0, used);
+      if (ec == beast::http::error::need_buffer) ec = {};  // the piece is full
+      if (ec || used == 0) break;
+    }
+    if (ec && ec != beast::http::error::need_more) {
+      reusable_ = false;
+      throw beast::system_error(ec);
+    }
+    const std::size_t filled = max - body.size;
+    if (filled > 0 || parser_->is_done()) co_return std::string_view(body_piece_.data(), filled);
+    arm_deadline();  // a client that stops sending mid-body is cut off
+    std::string_view data = co_await transport_.read();
+    deadline_.cancel();
+    if (data.empty()) {
+      reusable_ = false;
+      throw beast::system_error(asio::error::eof);
+    }
+    buffered_.append(data);
+  }
+}
+
+std::optional<std::uint64_t> Connection::content_length() const {
+  auto length = parser_->content_length();
+  return length ? std::optional(*length) : std::nullopt;
+}
+
+bool Connection::body_can_be_finished() const {
+  if (parser_->is_done()) return true;
+  // Chunked, large, or held back until we say "100 Continue": reading it is not worth it.
+  auto length = parser_->content_length();
+  return length && *length <= kDrainLimit &&
+         (continued_ || !beast::iequals(request_.header(beast::http::field::expect), "100-continue"));
+}
+
+asio::awaitable<bool> Connection::finish_body() {
+  if (!body_can_be_finished()) co_return false;
+  // No co_await in a loop condition: GCC 12 miscompiles it.
+  for (;;) {
+    std::string_view piece = co_await read_body(kPiece);
+    if (piece.empty()) co_return true;
+  }
+}
+
+std::string Connection::head(unsigned status, const HttpHeaders& headers, std::optional<std::size_t> length) const {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + ' ';
+  out.append(beast::http::obsolete_reason(static_cast<beast::http::status>(status))).append("\r\n");
   add_header(out, "Server", "xmppd");
-  if (response.status != 101) {
-    if (!response.content_type.empty()) add_header(out, "Content-Type", response.content_type);
-    if (response.status != 204 && response.status != 304)
-      add_header(out, "Content-Length", std::to_string(response.body.size()));
+  if (status != 101) {
+    if (length) add_header(out, "Content-Length", std::to_string(*length));
+    const bool keep_alive = reusable_ && request_.message.keep_alive() && status < 500 && body_can_be_finished();
     add_header(out, "Connection", keep_alive ? "keep-alive" : "close");
   }
-  for (const auto& [name, value] : response.headers) add_header(out, name, value);
+  for (const auto& [name, value] : headers) add_header(out, name, value);
   // CORS: web pages of other origins may read what we answer, if the config allows them.
-  std::string_view origin = request.header(beast::http::field::origin);
-  if (!origin.empty() && request.origin_allowed && response.status != 101) {
-    if (server_.settings_.allowed_origins.empty()) {
-      add_header(out, "Access-Control-Allow-Origin", "*");
-    } else {
-      add_header(out, "Access-Control-Allow-Origin", origin);
-      add_header(out, "Vary", "Origin");
-    }
+  // With no list, every answer says so (a cached one may later serve a page's request).
+  std::string_view origin = request_.header(beast::http::field::origin);
+  if (status != 101 && server_.settings_.allowed_origins.empty()) {
+    add_header(out, "Access-Control-Allow-Origin", "*");
+  } else if (status != 101 && !origin.empty() && request_.origin_allowed) {
+    add_header(out, "Access-Control-Allow-Origin", origin);
+    add_header(out, "Vary", "Origin");
   }
   out += "\r\n";
-  if (request.message.method() == beast::http::verb::head) co_return co_await transport_.write(out);
+  return out;
+}
+
+asio::awaitable<void> Connection::answer(Response& response) {
+  if (response.status == 101 && response.upgrade) {
+    upgrade_ = std::move(response.upgrade);
+    responded_ = true;
+    std::string switching = head(101, response.headers, std::nullopt);
+    co_return co_await transport_.write(switching);
+  }
+  if (!response.content_type.empty()) response.headers.emplace_back("Content-Type", std::move(response.content_type));
+  co_await respond(response.status, response.headers, response.body);
+}
+
+asio::awaitable<void> Connection::respond(unsigned status, const HttpHeaders& headers, std::string_view body) {
+  const bool bodyless = status == 204 || status == 304 || status < 200;
+  if (status >= 500 || !request_.message.keep_alive()) reusable_ = false;
+  std::string out = head(status, headers, bodyless ? std::nullopt : std::optional(body.size()));
+  responded_ = true;
+  if (request_.message.method() == beast::http::verb::head || bodyless) co_return co_await transport_.write(out);
   // A small body leaves with the head in one write; a large one (a script file) is not copied.
-  if (response.body.size() < 16 * 1024) {
-    out += response.body;
+  if (body.size() < 16 * 1024) {
+    out += body;
     co_return co_await transport_.write(out);
   }
   co_await transport_.write(out);
-  co_await transport_.write(response.body);
+  co_await transport_.write(body);
+}
+
+asio::awaitable<void> Connection::respond_head(unsigned status, const HttpHeaders& headers) {
+  if (status >= 500 || !request_.message.keep_alive()) reusable_ = false;
+  responded_ = true;
+  std::string out = head(status, headers, std::nullopt);
+  co_await transport_.write(out);
+}
+
+asio::awaitable<void> Connection::respond_body(std::string_view piece) {
+  if (request_.message.method() == beast::http::verb::head || piece.empty()) co_return;
+  co_await transport_.write(piece);
 }
 
 }  // namespace xmppd::net::http

@@ -23,6 +23,13 @@ std::string_view Request::header(std::string_view name) const {
   return it == message.end() ? std::string_view() : std::string_view(it->value());
 }
 
+Handler simple(SimpleHandler handler) {
+  return [handler = std::move(handler)](Exchange& exchange) -> boost::asio::awaitable<void> {
+    Response response = handler(exchange.request());
+    co_await exchange.answer(response);
+  };
+}
+
 Response Response::text(unsigned status, std::string_view message) {
   Response response;
   response.status = status;

@@ -1,10 +1,13 @@
-// What an HTTP route sees and answers: one request, read whole (bounded by [http]
-// max_body_bytes), and one response, or the hand-over of the connection (WebSocket).
+// What the core's HTTP routes see: the request's header and who sent it, and an answer
+// given whole, or the hand-over of the connection (WebSocket). Module routes get the same
+// exchange through its public face (<xmppd/http.hpp>).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
+
+#include <xmppd/http.hpp>
 
 #include <functional>
 #include <string>
@@ -17,7 +20,7 @@
 namespace xmppd::net::http {
 
 struct Request {
-  boost::beast::http::request<boost::beast::http::string_body> message;
+  boost::beast::http::request<boost::beast::http::empty_body> message;  // the header
   std::string remote_address;  // the client (behind a trusted proxy: as the proxy names it)
   bool tls = false;            // TLS on this connection
   bool https = false;          // the client's URL is https: (TLS here, or at a trusted proxy)
@@ -44,7 +47,17 @@ struct Response {
   static Response text(unsigned status, std::string_view message);
 };
 
-// Runs on the connection's network thread; must not block.
-using Handler = std::function<boost::asio::awaitable<Response>(Request& request)>;
+// One request being answered. Runs on the connection's network thread; must not block.
+class Exchange : public HttpExchange {
+ public:
+  virtual const Request& request() const = 0;
+  // Answers with `response` (whole), or hands the connection over (101 with `upgrade`).
+  virtual boost::asio::awaitable<void> answer(Response& response) = 0;
+};
+
+using Handler = std::function<boost::asio::awaitable<void>(Exchange& exchange)>;
+// A route whose answer needs only the request's header.
+using SimpleHandler = std::function<Response(const Request& request)>;
+Handler simple(SimpleHandler handler);
 
 }  // namespace xmppd::net::http

@@ -1,6 +1,7 @@
 #include "net/http/http_server.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "common/log.hpp"
 #include "net/http/http_connection.hpp"
@@ -29,6 +30,8 @@ Server::Server(const config::Config& config, TlsContexts& tls, asio::io_context&
 Server::~Server() = default;
 
 void Server::route(std::string path, Handler handler) {
+  for (const auto& taken : routes_)
+    if (taken.first == path) throw std::runtime_error("the HTTP path " + path + " is served twice");
   routes_.emplace_back(std::move(path), std::move(handler));
   std::stable_sort(routes_.begin(), routes_.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
@@ -50,6 +53,14 @@ std::string Server::local_url() const {
                          : where.address().is_v6() ? '[' + where.address().to_string() + ']'
                                                    : where.address().to_string();
   return std::string(listener_tls_.front() ? "https://" : "http://") + host + ':' + std::to_string(where.port()) + '/';
+}
+
+std::string Server::url_for(const std::string& host) const {
+  if (listeners_.empty()) return {};
+  auto tls = std::find(listener_tls_.begin(), listener_tls_.end(), true);
+  std::size_t i = tls == listener_tls_.end() ? 0 : std::size_t(tls - listener_tls_.begin());
+  return std::string(listener_tls_[i] ? "https://" : "http://") + host + ':' +
+         std::to_string(listeners_[i]->endpoint().port());
 }
 
 const Handler* Server::find(std::string_view path) const {

@@ -28,13 +28,16 @@ class Server {
   ~Server();
 
   // Serves `path` exactly, or every path below it when it ends with '/'. The longest match
-  // wins. Add routes before start().
+  // wins. Add routes before start(). Throws std::runtime_error if the path is taken.
   void route(std::string path, Handler handler);
   void start();
   void stop();
   bool listening() const { return !listeners_.empty(); }
   // Where a browser on this machine reaches the first listener ("http://localhost:5280/").
   std::string local_url() const;
+  // How clients reach `host` here: the first HTTPS listener ("https://host:5281"), else
+  // the first plain one; empty without listeners.
+  std::string url_for(const std::string& host) const;
 
  private:
   friend class Connection;

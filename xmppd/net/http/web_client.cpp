@@ -7,7 +7,6 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
 namespace xmppd::net::http {
@@ -133,7 +132,7 @@ WebClient::WebClient(const std::string& root, const config::Config& config) {
 }
 
 Handler WebClient::handler() {
-  return [this](Request& request) -> asio::awaitable<Response> { co_return serve(request); };
+  return simple([this](const Request& request) { return serve(request); });
 }
 
 Response WebClient::serve(const Request& request) const {
