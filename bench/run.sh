@@ -13,8 +13,9 @@
 #   MUC_SECS [10]  OFFLINE ["100x100"] (receivers x messages, 10 senders)
 #   PRES_USERS [202]  PRES_CONTACTS [100] (presence broadcast to rosters; seeded in-band the first time)
 #   RESUME_N [10000] (stream management: sessions whose connections drop, then all resume at once)
-#   SCENARIOS ["idle idle-tls idle-sm login storm throughput throughput-sm throughput-mam latency muc offline
-#              presence resume calibrate"] (throughput-mam: the first TP_CONFIGS run with the archive on)
+#   SCENARIOS ["idle idle-tls idle-sm idle-ws login storm throughput throughput-sm throughput-mam throughput-ws
+#              latency muc offline presence resume calibrate"] (throughput-mam: the first TP_CONFIGS run with
+#              the archive on; -ws: over WebSocket, RFC 7395, through the HTTP listener)
 #   SERVER_CPU [0]  GEN_CPU [1]
 #   (calibrate: throughput and latency at the highest LAT_RATES against bench/fakexmppd, a trivial
 #   mirror server, to show what the generator itself can do on this machine)
@@ -59,8 +60,8 @@ STORM_N=${STORM_N:-2000} MUC_N=${MUC_N:-1000} MUC_SENDERS=${MUC_SENDERS:-"1 10"}
 OFFLINE=${OFFLINE:-100x100}
 PRES_USERS=${PRES_USERS:-202} PRES_CONTACTS=${PRES_CONTACTS:-100}
 RESUME_N=${RESUME_N:-10000}
-SCENARIOS=${SCENARIOS:-"idle idle-tls idle-sm login storm throughput throughput-sm throughput-mam latency muc offline
-                         presence resume calibrate"}
+SCENARIOS=${SCENARIOS:-"idle idle-tls idle-sm idle-ws login storm throughput throughput-sm throughput-mam throughput-ws
+                         latency muc offline presence resume calibrate"}
 SERVER_CPU=${SERVER_CPU:-0} GEN_CPU=${GEN_CPU:-1}
 cache_root=${XMPPBENCH_CACHE:-/tmp/xmppbench-cache}
 for p in ${TP_CONFIGS//x*([0-9])/} $LAT_PAIRS; do
@@ -80,7 +81,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+http_port=$(free_port)  # XMPP over WebSocket (idle-ws, throughput-ws)
 cfg=$tmp/xmppd.toml
 cat > "$cfg" <<EOF
 [server]
@@ -101,6 +104,12 @@ max_bytes_per_second = 0
 address = "127.0.0.1"
 port = $port
 tls = "starttls"
+
+[http]
+web_client = false
+[[http.listen]]
+address = "127.0.0.1"
+port = $http_port
 
 [auth]
 mechanisms = ["SCRAM-SHA-1", "PLAIN"]
@@ -212,6 +221,10 @@ for s in $SCENARIOS; do
                     run "throughput-mam-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" \
                       --duration "$TP_SECS" ;;
     idle-sm) run "idle-sm-$IDLE_N" --scenario idle --clients "$IDLE_N" --sm ;;
+    idle-ws) run "idle-ws-$IDLE_N" --scenario idle --clients "$IDLE_N" --websocket --port "$http_port" ;;
+    throughput-ws) t=${TP_CONFIGS%% *}  # the same as the first throughput run, over WebSocket
+                   run "throughput-ws-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" \
+                     --duration "$TP_SECS" --websocket --port "$http_port" ;;
     resume) run "resume-$RESUME_N" --scenario resume --clients "$RESUME_N" --concurrency "$RESUME_N" --sm ;;
     latency) for r in $LAT_RATES; do
                run "latency-$r" --scenario latency --pairs "$LAT_PAIRS" --rate "$r" --duration "$LAT_SECS"

@@ -80,6 +80,7 @@ struct Options {
   int server_pid = 0;
   bool tls = false;
   bool sm = false;         // stream management on every session: acks both ways every 5 stanzas
+  bool websocket = false;  // XMPP over WebSocket (RFC 7395) to --port's /xmpp-websocket
   std::string cache;       // SCRAM key cache file
   double timeout = 0;      // overall limit in seconds; 0: derived from the scenario
   std::string label;
@@ -102,6 +103,7 @@ struct Options {
       "  --payload BYTES (0)  --settle S (2)  --hold S (0)\n"
       "  --server-pid PID (sample its CPU and RSS)  --tls (STARTTLS + PLAIN instead of SCRAM-SHA-1)\n"
       "  --sm (XEP-0198 on every session: answers the server's <r/>, asks for an ack every 5 sent)\n"
+      "  --websocket (XMPP over WebSocket, RFC 7395: --port is the HTTP listener; plain ws://)\n"
       "  --cache FILE (SCRAM key cache)  --timeout S (overall limit)  --label TEXT\n"
       "  --mech SCRAM-SHA-1|PLAIN (plaintext login mechanism)\n"
       "  muc: --clients N occupants  --senders S (1)  --window K  --room JID (bench@conference.<domain>)\n"
@@ -147,6 +149,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--server-pid") o.server_pid = static_cast<int>(num());
     else if (a == "--tls") o.tls = true;
     else if (a == "--sm") o.sm = true;
+    else if (a == "--websocket") o.websocket = true;
     else if (a == "--cache") o.cache = val();
     else if (a == "--timeout") o.timeout = num();
     else if (a == "--label") o.label = val();
@@ -182,6 +185,7 @@ Options parse_args(int argc, char** argv) {
   if (o.contacts < 1 || o.contacts > 10'000) usage("--contacts out of range");
   if (o.rounds < 1 || o.rounds > 10'000) usage("--rounds out of range");
   if (o.room.empty()) o.room = "bench@conference." + o.domain;
+  if (o.websocket && o.tls) usage("--websocket is plain ws:// (no --tls)");
   if (o.scenario == "muc" && o.senders > o.clients) usage("--senders must not exceed --clients");
   return o;
 }
@@ -267,7 +271,76 @@ struct Conn {
   int sm_unrequested = 0;
   std::string sm_id;      // resumable stream's id; set on a connection that resumes instead of binding
   bool resuming = false;
+  // --websocket: frames read and not yet decoded into rbuf, and this connection's mask.
+  std::string ws_in;
+  unsigned char mask[4] = {0, 0, 0, 0};
 };
+
+// WebSocket (RFC 6455) for --websocket ---------------------------------------------------------
+
+// Each top-level element of `xml` (our own output: well-formed, no '>' in attribute values)
+// as one masked text frame, as RFC 7395 wants one element per message.
+void ws_frame_elements(std::string_view xml, const unsigned char mask[4], std::string& out) {
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; (i = xml.find('<', i)) != std::string_view::npos;) {
+    const size_t gt = xml.find('>', i);
+    if (gt == std::string_view::npos) break;
+    if (xml[i + 1] == '/') --depth;
+    else if (xml[gt - 1] != '/') ++depth;
+    i = gt + 1;
+    if (depth != 0) continue;
+    const std::string_view element = xml.substr(start, i - start);
+    start = i;
+    out += char(0x81);
+    if (element.size() < 126) {
+      out += char(0x80 | element.size());
+    } else if (element.size() <= 0xFFFF) {
+      out += char(0x80 | 126);
+      out += char(element.size() >> 8);
+      out += char(element.size() & 0xFF);
+    } else {
+      out += char(0x80 | 127);
+      for (int b = 7; b >= 0; --b) out += char((std::uint64_t(element.size()) >> (8 * b)) & 0xFF);
+    }
+    out.append(reinterpret_cast<const char*>(mask), 4);
+    const size_t at = out.size();
+    out.append(element);
+    for (size_t k = 0; k < element.size(); ++k) out[at + k] = char(out[at + k] ^ mask[k & 3]);
+  }
+}
+
+// Decodes the complete server frames at the front of `in` into `sink` (the byte stream the
+// scanner reads): <open/> becomes a stream header and <close/> the stream's end, so the rest
+// of the generator sees a stream as over TCP. Returns the bytes consumed.
+template <class Sink>
+size_t ws_decode(std::string_view in, Sink&& sink) {
+  size_t used = 0;
+  while (in.size() - used >= 2) {
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data() + used);
+    size_t head = 2, size = p[1] & 0x7F;
+    if (size == 126) {
+      if (in.size() - used < 4) break;
+      size = (size_t(p[2]) << 8) | p[3];
+      head = 4;
+    } else if (size == 127) {
+      if (in.size() - used < 10) break;
+      size = 0;
+      for (int b = 0; b < 8; ++b) size = (size << 8) | p[2 + b];
+      head = 10;
+    }
+    if (in.size() - used < head + size) break;
+    const std::string_view payload = in.substr(used + head, size);
+    const int opcode = p[0] & 0x0F;
+    used += head + size;
+    if (opcode == 8) sink("</stream:stream>");  // close frame
+    else if (opcode != 1) continue;             // pings and pongs: nothing for the scanner
+    else if (payload.starts_with("<open ")) sink("<stream:stream>");
+    else if (payload.starts_with("<close ")) sink("</stream:stream>");
+    else sink(payload);
+  }
+  return used;
+}
 
 // Value of attribute `name` in the start tag of `el` (either quote); empty when absent.
 std::string_view attr(std::string_view el, std::string_view name) {
@@ -332,8 +405,9 @@ class Bench {
     SSL_CTX_set_mode(ssl_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
     server_ep_ = tcp::endpoint(asio::ip::make_address(opt_.host), static_cast<unsigned short>(opt_.port));
     if (!opt_.cache.empty()) cache_.load(opt_.cache);
-    header_ = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-              "xmlns:stream='http://etherx.jabber.org/streams' to='" + opt_.domain + "' version='1.0'>";
+    header_ = opt_.websocket ? "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='" + opt_.domain + "' version='1.0'/>"
+                             : "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                               "xmlns:stream='http://etherx.jabber.org/streams' to='" + opt_.domain + "' version='1.0'>";
   }
 
   int run() {
@@ -406,7 +480,12 @@ class Bench {
   void flush(Conn& c) {
     if (c.writing || c.out.empty() || c.dead) return;
     c.writing = true;
-    std::swap(c.out, c.sending);
+    if (opt_.websocket) {
+      c.sending.clear();
+      ws_frame_elements(c.out, c.mask, c.sending);
+    } else {
+      std::swap(c.out, c.sending);
+    }
     c.out.clear();
     ++writes_;
     auto done = [this, &c](boost::system::error_code ec, size_t) {
@@ -447,6 +526,7 @@ class Bench {
       c.rbuf = std::move(nb);
       c.rcap = cap;
     }
+    if (opt_.websocket) co_return co_await read_frames(c);
     auto buf = asio::buffer(c.rbuf.get() + c.rlen, c.rcap - c.rlen);
     size_t n = c.tls ? co_await c.tls->async_read_some(buf, use_awaitable)
                      : co_await c.sock.async_read_some(buf, use_awaitable);
@@ -459,6 +539,46 @@ class Bench {
       c.rbuf = std::move(nb);
       c.rcap *= 2;
     }
+  }
+
+  // --websocket: reads frames and decodes what is complete into rbuf.
+  awaitable<void> read_frames(Conn& c) {
+    // Into the connection's own buffer: reads of many connections complete in one batch.
+    const size_t had = c.ws_in.size();
+    c.ws_in.resize(had + 16 * 1024);
+    const size_t n = co_await c.sock.async_read_some(asio::buffer(c.ws_in.data() + had, 16 * 1024), use_awaitable);
+    c.ws_in.resize(had + n);
+    ++reads_;
+    const size_t used = ws_decode(c.ws_in, [&c](std::string_view bytes) {
+      if (c.rcap - c.rlen < bytes.size()) {
+        size_t cap = std::max(c.rcap * 2, c.rlen + bytes.size() + 4096);
+        auto nb = std::make_unique<char[]>(cap);
+        if (c.rlen) std::memcpy(nb.get(), c.rbuf.get(), c.rlen);
+        c.rbuf = std::move(nb);
+        c.rcap = cap;
+      }
+      std::memcpy(c.rbuf.get() + c.rlen, bytes.data(), bytes.size());
+      c.rlen += bytes.size();
+    });
+    c.ws_in.erase(0, used);
+  }
+
+  // --websocket: the HTTP upgrade to an RFC 7395 WebSocket; bytes after the 101 are frames.
+  awaitable<void> upgrade(Conn& c) {
+    for (auto& b : c.mask) b = static_cast<unsigned char>(rng_() | 1);
+    const std::string request = "GET /xmpp-websocket HTTP/1.1\r\nHost: " + opt_.domain +
+                                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                                "Sec-WebSocket-Protocol: xmpp\r\n\r\n";
+    co_await asio::async_write(c.sock, asio::buffer(request), use_awaitable);  // not framed
+    std::string response;
+    for (int reads = 0; response.find("\r\n\r\n") == std::string::npos; ++reads) {
+      if (reads > 100) throw std::runtime_error("no HTTP response to the upgrade");
+      char raw[4096];
+      response.append(raw, co_await c.sock.async_read_some(asio::buffer(raw), use_awaitable));
+    }
+    if (!response.starts_with("HTTP/1.1 101")) throw std::runtime_error("upgrade refused: " + response.substr(0, 200));
+    c.ws_in = response.substr(response.find("\r\n\r\n") + 4);
   }
 
   // Next header/element during login, as a copy; bounded in reads.
@@ -504,6 +624,7 @@ class Bench {
     c.sock.bind(tcp::endpoint(src, 0));
     co_await c.sock.async_connect(server_ep_, use_awaitable);
     c.sock.set_option(tcp::no_delay(true));
+    if (opt_.websocket) co_await upgrade(c);
     send_now(c, header_);
     co_await expect_header(c);
     co_await expect(c, "<stream:features");

@@ -3,12 +3,12 @@
 # build-fuzz/ and runs each for FUZZ_SECONDS (default 60) from its seed corpus. A crash, a
 # leak or a hang fails the run; the input that did it is left in build-fuzz/artifacts/ and
 # belongs, once fixed, in tests/fuzz/crashers/<target>/ (replayed by every test run).
-# Usage: tools/fuzz.sh [target ...]   (targets: xml_stream jid sasl c2s)
+# Usage: tools/fuzz.sh [target ...]   (targets: xml_stream jid sasl c2s websocket)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(xml_stream jid sasl c2s)
+[ ${#targets[@]} -gt 0 ] || targets=(xml_stream jid sasl c2s websocket)
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DXMPPD_FUZZ=ON -DXMPPD_TESTS=OFF -DXMPPD_BENCH=OFF >/dev/null
