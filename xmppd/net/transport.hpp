@@ -23,44 +23,44 @@
 #include <string>
 #include <string_view>
 
+#include "net/connection.hpp"
+
 namespace xmppd::net {
 
-class Transport {
+class Transport final : public Connection {
  public:
   using tcp = boost::asio::ip::tcp;
-  using WriteHandler = std::function<void(boost::system::error_code, std::size_t)>;
 
   // `peer`: the address accept returned. TCP_NODELAY comes from the listening socket.
   Transport(tcp::socket socket, const tcp::endpoint& peer);
 
+  Transport(Transport&&) = default;
+
+  boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
   // Becomes the TLS server side of the connection and completes the handshake.
-  boost::asio::awaitable<void> start_tls(boost::asio::ssl::context& ctx);
-  bool secure() const { return ssl_ != nullptr; }
+  boost::asio::awaitable<void> start_tls(boost::asio::ssl::context& ctx) override;
+  bool secure() const override { return ssl_ != nullptr; }
 
-  // Waits for data and returns it; empty at end of stream. The view stays valid until the
-  // caller next suspends (reads share one buffer per thread: idle sessions hold none).
-  boost::asio::awaitable<std::string_view> read();
+  // Reads share one buffer per thread: idle sessions hold none.
+  boost::asio::awaitable<std::string_view> read() override;
 
-  // Writes all of `data` (which must stay alive until `handler(error_code, size_t)` runs).
-  template <class Handler>
-  void async_write(std::string_view data, Handler&& handler) {
-    if (ssl_) return tls_write(data, 0, WriteHandler(std::forward<Handler>(handler)));
-    boost::asio::async_write(socket_, boost::asio::buffer(data.data(), data.size()), std::forward<Handler>(handler));
+  void async_write(std::string_view data, WriteHandler handler) override {
+    if (ssl_) return tls_write(data, 0, std::move(handler));
+    boost::asio::async_write(socket_, boost::asio::buffer(data.data(), data.size()), std::move(handler));
   }
 
   // Writes all of `data` (alive until it returns); throws on a write error.
   boost::asio::awaitable<void> write(std::string_view data);
 
-  void close();
-  // Closes and frees the TLS state too (a session kept without its connection).
-  void discard() {
+  void close() override;
+  // Closes and frees the TLS state too.
+  void discard() override {
     close();
     ssl_.reset();
   }
-  // TLS: sends close_notify first and closes once the peer answers or `patience` passes.
-  // `keep_alive` (e.g. the owner's shared_ptr) is held until then.
-  template <class KeepAlive>
-  void close_gracefully(KeepAlive keep_alive, std::chrono::milliseconds patience = std::chrono::seconds(2)) {
+  // TLS: sends close_notify first and closes once the peer answers or two seconds pass.
+  void close_gracefully(std::shared_ptr<void> keep_alive) override {
+    const auto patience = std::chrono::seconds(2);
     if (!ssl_ || !socket_.is_open()) return close();
     send_close_notify();
     auto timer = std::make_shared<boost::asio::steady_timer>(socket_.get_executor(), patience);
@@ -72,11 +72,11 @@ class Transport {
       close();
     });
   }
-  bool is_open() const { return socket_.is_open(); }
+  bool is_open() const override { return socket_.is_open(); }
   tcp::socket& socket() { return socket_; }
-  const std::string& remote_address() const { return remote_address_; }
+  const std::string& remote_address() const override { return remote_address_; }
   // The client behind a trusted proxy, as the proxy names it.
-  void set_remote_address(std::string address) { remote_address_ = std::move(address); }
+  void set_remote_address(std::string address) override { remote_address_ = std::move(address); }
 
  private:
   struct SslFree {

@@ -66,35 +66,35 @@ Element sasl_element(const char* name, std::string_view data) {
 
 C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer,
                        bool direct_tls)
-    : C2SSession(ctx, net::Transport(std::move(socket), peer), std::make_unique<XmlStreamFraming>(ctx.config.limits),
-                 false) {
+    : C2SSession(ctx, std::make_unique<net::Transport>(std::move(socket), peer),
+                 std::make_unique<XmlStreamFraming>(ctx.config.limits), false) {
   direct_tls_ = direct_tls;
 }
 
-C2SSession::C2SSession(C2SContext& ctx, net::Transport transport, std::unique_ptr<Framing> framing, bool trusted,
-                       std::string early_input)
+C2SSession::C2SSession(C2SContext& ctx, std::unique_ptr<net::Connection> connection, std::unique_ptr<Framing> framing,
+                       bool trusted, std::string early_input)
     : ctx_(ctx),
-      transport_(std::move(transport)),
+      transport_(std::move(connection)),
       direct_tls_(false),
       trusted_(trusted),
       framing_(std::move(framing)),
       early_input_(std::move(early_input)),
       read_rate_(ctx.config.max_bytes_per_second,
                  std::max(ctx.config.max_bytes_per_second, ctx.config.limits.max_stanza_bytes)),
-      flushed_(transport_.socket().get_executor()),
-      auth_timer_(transport_.socket().get_executor()),
-      quiet_timer_(transport_.socket().get_executor()),
-      liveness_timer_(transport_.socket().get_executor()) {}
+      flushed_(transport_->executor()),
+      auth_timer_(transport_->executor()),
+      quiet_timer_(transport_->executor()),
+      liveness_timer_(transport_->executor()) {}
 
 C2SSession::~C2SSession() = default;
 
-asio::any_io_executor C2SSession::executor() { return transport_.socket().get_executor(); }
+asio::any_io_executor C2SSession::executor() { return transport_->executor(); }
 
 void C2SSession::start() {
   auto self = std::static_pointer_cast<C2SSession>(shared_from_this());
-  unsigned from_address = ctx_.registry.add(self, transport_.remote_address());
+  unsigned from_address = ctx_.registry.add(self, transport_->remote_address());
   if (ctx_.config.max_connections_per_ip && from_address > ctx_.config.max_connections_per_ip) {
-    log::warn("c2s: ", transport_.remote_address(), ": refused, already ", from_address - 1,
+    log::warn("c2s: ", transport_->remote_address(), ": refused, already ", from_address - 1,
               " connections from that address ([c2s.limits] max_connections_per_ip)");
     // Before TLS a stream error is readable; on a direct-TLS port the client only sees a close.
     if (!direct_tls_) stream_error("policy-violation", "Too many connections from your address");
@@ -105,21 +105,21 @@ void C2SSession::start() {
     auto s = weak.lock();
     if (ec || !s || s->bound_) return;
     // A stalled TLS handshake has no stream to carry an error: just hang up.
-    if (s->handshaking_) s->transport_.close();
+    if (s->handshaking_) s->transport_->close();
     else s->stream_error("connection-timeout", "Authentication took too long");
   });
   asio::co_spawn(executor(), [self]() { return self->run(); }, asio::detached);
 }
 
 asio::awaitable<void> C2SSession::run() {
-  log::debug("c2s: connection from ", transport_.remote_address());
+  log::debug("c2s: connection from ", transport_->remote_address());
   try {
     if (direct_tls_) co_await handshake(ctx_.tls.by_sni());
     std::vector<xml::Event> events;
     asio::steady_timer slow_down(executor());
     while (!closing_) {
       std::string_view data = early_input_;
-      if (data.empty()) data = co_await transport_.read();
+      if (data.empty()) data = co_await transport_->read();
       if (data.empty()) break;  // the client closed the connection
       std::string held;  // `data` dies at the next suspension: a throttled read is kept here
       if (auto wait = read_rate_.consume(data.size(), net::ReadRate::clock::now()); wait > wait.zero()) {
@@ -148,11 +148,11 @@ asio::awaitable<void> C2SSession::run() {
         continue;
       }
       if (fed == Framing::Fed::closed) {
-        log::debug("c2s: ", transport_.remote_address(), ": ", framing_->error_text());
+        log::debug("c2s: ", transport_->remote_address(), ": ", framing_->error_text());
         break;  // as if the connection dropped: the session may hibernate
       }
       if (fed == Framing::Fed::stream_error && !closing_) {
-        log::info("c2s: ", transport_.remote_address(), ": ", framing_->error_text());
+        log::info("c2s: ", transport_->remote_address(), ": ", framing_->error_text());
         stream_error(framing_->error_condition());
       }
       // Only once bound: during the login a client answers within a round trip, and a
@@ -160,7 +160,7 @@ asio::awaitable<void> C2SSession::run() {
       if (bound_) watch_for_quiet(last_read_ + kQuietPeriod);
     }
   } catch (const std::exception& e) {
-    log::debug("c2s: ", transport_.remote_address(), ": connection ended: ", e.what());
+    log::debug("c2s: ", transport_->remote_address(), ": connection ended: ", e.what());
   }
   // A connection that dropped (no stream close, no error of ours) with resumption enabled
   // leaves its session behind for the client to resume.
@@ -215,7 +215,7 @@ void C2SSession::finish() {
   closing_ = true;
   hibernating_ = false;
   reroute_unacked();  // after unbind: nothing comes back here
-  if (!writing_) transport_.close_gracefully(shared_from_this());
+  if (!writing_) transport_->close_gracefully(shared_from_this());
   ctx_.registry.remove(this);
 }
 
@@ -330,7 +330,7 @@ asio::awaitable<void> C2SSession::on_starttls() {
 
 asio::awaitable<void> C2SSession::handshake(asio::ssl::context& tls) {
   handshaking_ = true;
-  co_await transport_.start_tls(tls);
+  co_await transport_->start_tls(tls);
   handshaking_ = false;
 }
 
@@ -356,7 +356,7 @@ asio::awaitable<void> C2SSession::on_sasl(Element& element) {
   }
 
   if (name == "auth") {
-    if (ctx_.throttle.blocked(transport_.remote_address()))
+    if (ctx_.throttle.blocked(transport_->remote_address()))
       co_return sasl_failure("temporary-auth-failure", "Too many failed attempts; try again later");
     if (!sasl_mechanism_.empty())  // a new <auth> restarts the exchange
       sasl_ = std::make_unique<auth::SaslExchange>(domain_, secure());
@@ -388,9 +388,9 @@ void C2SSession::on_sasl_step(const auth::SaslExchange::Step& step) {
       send(sasl_element("challenge", step.data));
       return;
     case Step::success:
-      ctx_.throttle.succeeded(transport_.remote_address());
+      ctx_.throttle.succeeded(transport_->remote_address());
       username_ = sasl_->username();
-      log::info("c2s: ", transport_.remote_address(), " authenticated as ", username_, '@', domain_,
+      log::info("c2s: ", transport_->remote_address(), " authenticated as ", username_, '@', domain_,
                 " (", sasl_mechanism_, ')');
       send(sasl_element("success", step.data));
       sasl_.reset();
@@ -399,8 +399,8 @@ void C2SSession::on_sasl_step(const auth::SaslExchange::Step& step) {
       header_sent_ = false;
       return;
     case Step::failure:
-      if (step.condition == "not-authorized") ctx_.throttle.failed(transport_.remote_address());
-      log::info("c2s: ", transport_.remote_address(), ": authentication failed (", step.condition, ')');
+      if (step.condition == "not-authorized") ctx_.throttle.failed(transport_->remote_address());
+      log::info("c2s: ", transport_->remote_address(), ": authentication failed (", step.condition, ')');
       sasl_failure(step.condition);
       return;
   }
@@ -428,7 +428,7 @@ bool C2SSession::on_unauthenticated_iq(Element& iq) {
     if (!self) return;
     asio::dispatch(self->executor(), [self, answer = std::move(answer)] { self->send(answer); });
   };
-  it->second(std::move(iq), transport_.remote_address(), std::move(reply));
+  it->second(std::move(iq), transport_->remote_address(), std::move(reply));
   return true;
 }
 
@@ -442,7 +442,7 @@ void C2SSession::on_bind(Element& iq) {
   unsigned limit = ctx_.config.max_sessions_per_account;
   if (limit && ctx_.router.sessions_of(*jid).size() >= limit && !ctx_.router.find(*jid)) {
     // RFC 6120 §7.6.2.1: the account has reached its number of simultaneous resources.
-    log::info("c2s: ", transport_.remote_address(), ": ", jid->bare_str(), " already has ", limit,
+    log::info("c2s: ", transport_->remote_address(), ": ", jid->bare_str(), " already has ", limit,
               " sessions ([c2s.limits] max_sessions_per_account)");
     send(stanza::error(iq, "resource-constraint", "Too many sessions for this account"));
     return;
@@ -457,7 +457,7 @@ void C2SSession::on_bind(Element& iq) {
   reply.add_child("bind", ns::kBind).add_child("jid", ns::kBind).add_text(jid_.str());
   send(reply);
   ctx_.router.bind(shared_from_this());
-  log::info("c2s: ", transport_.remote_address(), " bound ", jid_.str());
+  log::info("c2s: ", transport_->remote_address(), " bound ", jid_.str());
   SessionEvent event{jid_};
   host_->session_bound.run(event);
   watch_liveness();
@@ -651,7 +651,7 @@ void C2SSession::queued() {
     log::warn("c2s: ", jid_.str(), ": client is not reading; closing");
     out_.clear();
     closing_ = true;
-    transport_.close();
+    transport_->close();
     return;
   }
   schedule_write();
@@ -666,19 +666,19 @@ void C2SSession::schedule_write() {
 }
 
 void C2SSession::write_next() {
-  if (out_.empty() || !transport_.is_open()) {
+  if (out_.empty() || !transport_->is_open()) {
     out_.clear();
     writing_ = false;
     flushed_.cancel();
-    if (closing_) transport_.close_gracefully(shared_from_this());
+    if (closing_) transport_->close_gracefully(shared_from_this());
     return;
   }
   std::swap(out_, inflight_);
-  transport_.async_write(inflight_, [self = shared_from_this(), this](boost::system::error_code ec, std::size_t) {
+  transport_->async_write(inflight_, [self = shared_from_this(), this](boost::system::error_code ec, std::size_t) {
     inflight_.clear();
     if (ec) {
       writing_ = false;
-      transport_.close();
+      transport_->close();
       flushed_.cancel();
       return;
     }
@@ -687,7 +687,7 @@ void C2SSession::write_next() {
 }
 
 asio::awaitable<void> C2SSession::flush() {
-  while (writing_ && transport_.is_open()) {
+  while (writing_ && transport_->is_open()) {
     flushed_.expires_at(asio::steady_timer::time_point::max());
     boost::system::error_code ec;
     co_await flushed_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -697,7 +697,7 @@ asio::awaitable<void> C2SSession::flush() {
 void C2SSession::close_after_flush() {
   fence_.release_all(out_);  // the stream ends: nothing more to wait for
   closing_ = true;
-  if (!writing_) transport_.close_gracefully(shared_from_this());
+  if (!writing_) transport_->close_gracefully(shared_from_this());
 }
 
 void C2SSession::stream_error(std::string_view condition, std::string_view text, std::string_view application) {
@@ -708,7 +708,7 @@ void C2SSession::stream_error(std::string_view condition, std::string_view text,
   header_sent_ = true;
   send_raw(stream_error_element(condition, text, application, framing_->stream_prefix()));
   send_stream_close();
-  log::info("c2s: ", transport_.remote_address(), (bound_ ? " " + jid_.str() : std::string()),
+  log::info("c2s: ", transport_->remote_address(), (bound_ ? " " + jid_.str() : std::string()),
             ": stream error ", condition);
   close_after_flush();
 }

@@ -51,12 +51,12 @@ class C2SSession final : public router::Session {
  public:
   C2SSession(C2SContext& ctx, boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
              bool direct_tls);
-  // A stream on a connection another layer accepted (a WebSocket after its HTTP upgrade).
-  // `trusted`: the connection counts as encrypted without TLS of its own (it comes from a
-  // TLS-terminating proxy the config trusts). `early_input`: bytes that layer read past its
-  // own part, the start of the stream.
-  C2SSession(C2SContext& ctx, net::Transport transport, std::unique_ptr<Framing> framing, bool trusted,
-             std::string early_input = {});
+  // A stream on a connection another layer accepted (a WebSocket after its HTTP upgrade, a
+  // BOSH session). `trusted`: the connection counts as encrypted without TLS of its own (it
+  // comes from a TLS-terminating proxy the config trusts). `early_input`: bytes that layer
+  // read past its own part, the start of the stream.
+  C2SSession(C2SContext& ctx, std::unique_ptr<net::Connection> connection, std::unique_ptr<Framing> framing,
+             bool trusted, std::string early_input = {});
   ~C2SSession() override;
 
   // Runs the connection on its socket's executor until it closes.
@@ -90,7 +90,7 @@ class C2SSession final : public router::Session {
   };
 
   // Encrypted: TLS here, or at a trusted proxy in front.
-  bool secure() const { return transport_.secure() || trusted_; }
+  bool secure() const { return transport_->secure() || trusted_; }
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<void> handle(xml::Event& event);
   void on_stream_open(const Element& header);
@@ -146,7 +146,7 @@ class C2SSession final : public router::Session {
   void finish();
 
   C2SContext& ctx_;
-  net::Transport transport_;
+  std::unique_ptr<net::Connection> transport_;
   bool direct_tls_;
   bool trusted_ = false;
   std::unique_ptr<Framing> framing_;

@@ -127,7 +127,7 @@ void C2SSession::hibernate() {
   fence_.release_all(unsent);  // counted in sm_ already: sent again when resumed
   out_.clear();
   release_output_buffers();
-  transport_.discard();
+  transport_->discard();
   framing_->restart();
   framing_->release_if_idle();
   hibernating_ = true;
@@ -159,7 +159,7 @@ asio::awaitable<void> C2SSession::on_resume(const Element& resume) {
   // Its JID was set before it entered the table and never changes: safe to read here.
   if (old && old->jid().bare() != *account) old = nullptr;
   if (!old) {
-    log::info("c2s: ", transport_.remote_address(), ": no session to resume for ", username_, '@', domain_);
+    log::info("c2s: ", transport_->remote_address(), ": no session to resume for ", username_, '@', domain_);
     co_return sm_failed("item-not-found");
   }
   auto self = std::static_pointer_cast<C2SSession>(shared_from_this());
@@ -187,7 +187,7 @@ asio::awaitable<void> C2SSession::on_resume(const Element& resume) {
   for (std::size_t i = 0; i < resent; ++i) append_output(sm_->unacked(i));
   queued();
   for (const std::string& stanza : std::exchange(arrived_while_resuming_, {})) write_stanza(stanza);
-  log::info("c2s: ", transport_.remote_address(), " resumed ", jid_.str(), " (", resent, " stanza(s) sent again)");
+  log::info("c2s: ", transport_->remote_address(), " resumed ", jid_.str(), " (", resent, " stanza(s) sent again)");
   if (!ctx_.config.stream_management.keep_presence && !last_presence_.empty()) {
     if (auto presence = Element::parse(last_presence_)) on_broadcast_presence(*presence);
   }
@@ -291,7 +291,7 @@ void C2SSession::on_liveness_timer() {
     } else if (now >= *probe_sent_ + ctx_.config.keepalive_timeout) {
       log::info("c2s: ", jid_.str(), ": no answer to a keepalive within ", ctx_.config.keepalive_timeout.count(),
                 " s; the connection is dead");
-      transport_.close();  // the read loop ends: the session hibernates or ends
+      transport_->close();  // the read loop ends: the session hibernates or ends
       return;
     }
   }
