@@ -13,6 +13,7 @@
 #include "module/registry.hpp"
 #include "common/log.hpp"
 #include "net/http/host_meta.hpp"
+#include "stream/bosh_endpoint.hpp"
 #include "stream/stream_error.hpp"
 #include "stream/websocket_endpoint.hpp"
 
@@ -69,6 +70,7 @@ Server::~Server() {
 void Server::add_http_routes() {
   if (!http_->listening()) return;
   http_->route("/xmpp-websocket", stream::websocket_endpoint(*c2s_));
+  http_->route("/http-bind", stream::bosh_endpoint(*c2s_));
   http_->route("/.well-known/host-meta", net::http::host_meta(false));
   http_->route("/.well-known/host-meta.json", net::http::host_meta(true));
   if (!config_.http.web_client) return;

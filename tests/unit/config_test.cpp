@@ -121,6 +121,8 @@ max_header_bytes = 8192
 max_body_bytes = 65536
 idle_timeout = 20
 max_connections = 50
+bosh_max_wait = 30
+bosh_inactivity = 90
 web_client = false
 web_client_title = "Example chat"
 web_client_room = "Lobby@conference.localhost"
@@ -144,6 +146,8 @@ port = 8443
   EXPECT_EQ(c.http.max_body_bytes, 65536u);
   EXPECT_EQ(c.http.idle_timeout, std::chrono::seconds(20));
   EXPECT_EQ(c.http.max_connections, 50u);
+  EXPECT_EQ(c.http.bosh_max_wait, std::chrono::seconds(30));
+  EXPECT_EQ(c.http.bosh_inactivity, std::chrono::seconds(90));
   EXPECT_FALSE(c.http.web_client);
   EXPECT_EQ(c.http.web_client_title, "Example chat");
   EXPECT_EQ(c.http.web_client_room, "lobby@conference.localhost");

@@ -325,8 +325,8 @@ void read_http_listeners(Reader& r, const Section& http, Config& c) {
 void read_http(Reader& r, const Section& s, Config& c) {
   auto& h = c.http;
   r.check_keys(s, {"listen", "trusted_proxies", "allowed_origins", "max_header_bytes", "max_body_bytes",
-                   "idle_timeout", "max_connections", "web_client", "web_client_title", "web_client_room",
-                   "web_client_root"});
+                   "idle_timeout", "max_connections", "bosh_max_wait", "bosh_inactivity", "web_client",
+                   "web_client_title", "web_client_room", "web_client_root"});
   read_http_listeners(r, s, c);
   if (const toml::node* n = r.read_strings(s, "trusted_proxies", h.trusted_proxies)) {
     for (const auto& address : h.trusted_proxies)
@@ -342,6 +342,8 @@ void read_http(Reader& r, const Section& s, Config& c) {
   r.read_int(s, "max_body_bytes", h.max_body_bytes, 1024, std::size_t(1) << 30);
   r.read_seconds(s, "idle_timeout", h.idle_timeout, 1, 3600);
   r.read_int(s, "max_connections", h.max_connections, 1, 10000000);
+  r.read_seconds(s, "bosh_max_wait", h.bosh_max_wait, 1, 3600);
+  r.read_seconds(s, "bosh_inactivity", h.bosh_inactivity, 1, 3600);
   r.read_bool(s, "web_client", h.web_client);
   r.read_string(s, "web_client_title", h.web_client_title);
   if (const toml::node* n = r.read_string(s, "web_client_room", h.web_client_room);

@@ -37,6 +37,8 @@ struct Http {
   std::size_t max_body_bytes = 1024 * 1024;
   std::chrono::seconds idle_timeout{60};  // for the next request on a connection
   unsigned max_connections = 10000;        // HTTP connections before a WebSocket upgrade
+  std::chrono::seconds bosh_max_wait{60};    // longest a BOSH request is held (XEP-0124 'wait')
+  std::chrono::seconds bosh_inactivity{60};  // a BOSH session without a request this long is over
   bool web_client = true;                  // Converse.js at "/"
   std::string web_client_title = "xmppd";
   std::string web_client_room;             // a room JID the web chat joins on login

@@ -66,12 +66,12 @@ Element sasl_element(const char* name, std::string_view data) {
 
 C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer,
                        bool direct_tls)
-    : C2SSession(ctx, std::make_unique<net::Transport>(std::move(socket), peer),
+    : C2SSession(ctx, std::make_shared<net::Transport>(std::move(socket), peer),
                  std::make_unique<XmlStreamFraming>(ctx.config.limits), false) {
   direct_tls_ = direct_tls;
 }
 
-C2SSession::C2SSession(C2SContext& ctx, std::unique_ptr<net::Connection> connection, std::unique_ptr<Framing> framing,
+C2SSession::C2SSession(C2SContext& ctx, std::shared_ptr<net::Connection> connection, std::unique_ptr<Framing> framing,
                        bool trusted, std::string early_input)
     : ctx_(ctx),
       transport_(std::move(connection)),

@@ -55,7 +55,7 @@ class C2SSession final : public router::Session {
   // BOSH session). `trusted`: the connection counts as encrypted without TLS of its own (it
   // comes from a TLS-terminating proxy the config trusts). `early_input`: bytes that layer
   // read past its own part, the start of the stream.
-  C2SSession(C2SContext& ctx, std::unique_ptr<net::Connection> connection, std::unique_ptr<Framing> framing,
+  C2SSession(C2SContext& ctx, std::shared_ptr<net::Connection> connection, std::unique_ptr<Framing> framing,
              bool trusted, std::string early_input = {});
   ~C2SSession() override;
 
@@ -146,7 +146,7 @@ class C2SSession final : public router::Session {
   void finish();
 
   C2SContext& ctx_;
-  std::unique_ptr<net::Connection> transport_;
+  std::shared_ptr<net::Connection> transport_;
   bool direct_tls_;
   bool trusted_ = false;
   std::unique_ptr<Framing> framing_;

@@ -50,4 +50,9 @@ class Framing {
   virtual bool tls_upgradable() const = 0;
 };
 
+// For framings where each element stands alone (WebSocket messages, BOSH bodies): the
+// element just appended at out[from..], serialized inside a jabber:client stream, declares
+// that namespace itself if it inherited it.
+void declare_client_namespace(std::string& out, std::size_t from);
+
 }  // namespace xmppd::stream

@@ -69,7 +69,7 @@ net::http::Response upgrade(C2SContext& ctx, const net::http::Request& request) 
   accepted.upgrade = [&ctx, trusted, client = request.remote_address](net::Transport transport, std::string early) {
     transport.set_remote_address(client);
     auto framing = std::make_unique<WebSocketFraming>(ctx.config.limits);
-    std::make_shared<C2SSession>(ctx, std::make_unique<net::Transport>(std::move(transport)), std::move(framing),
+    std::make_shared<C2SSession>(ctx, std::make_shared<net::Transport>(std::move(transport)), std::move(framing),
                                  trusted, std::move(early))
         ->start();
   };

@@ -12,21 +12,6 @@ constexpr const char* kFraming = "urn:ietf:params:xml:ns:xmpp-framing";
 constexpr std::string_view kHiddenHeader =
     "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
-// Whether the start tag that begins at `tag` declares a default namespace. The bytes come from
-// our serializer: attributes are name='value' with no ' inside a value.
-bool declares_namespace(std::string_view tag) {
-  std::size_t i = tag.find_first_of(" />");
-  while (i != std::string_view::npos && i < tag.size() && tag[i] == ' ') {
-    std::size_t eq = tag.find('=', i);
-    if (eq == std::string_view::npos) return false;
-    if (tag.substr(i + 1, eq - i - 1) == "xmlns") return true;
-    std::size_t close = tag.find('\'', eq + 2);
-    if (close == std::string_view::npos) return false;
-    i = close + 1;
-  }
-  return false;
-}
-
 }  // namespace
 
 WebSocketFraming::WebSocketFraming(const xml::ParserLimits& limits)
@@ -121,12 +106,7 @@ void WebSocketFraming::close_stream(std::string& out) {
 }
 
 void WebSocketFraming::element(std::string& out, std::size_t from) {
-  // A stanza serialized inside the stream inherited jabber:client; alone it must say so.
-  std::string_view tag = std::string_view(out).substr(from);
-  std::size_t name_end = tag.find_first_of(" />");
-  bool prefixed = tag.substr(0, name_end).find(':') != std::string_view::npos;
-  if (name_end != std::string_view::npos && !prefixed && !declares_namespace(tag))
-    out.insert(from + name_end, " xmlns='jabber:client'");
+  declare_client_namespace(out, from);
   ws::frame_in_place(out, from);
 }
 

@@ -1,11 +1,12 @@
-// RFC 6120 framing: the stream is one XML document over the connection's bytes.
+// RFC 6120 framing: the stream is one XML document over the connection's bytes. (BOSH
+// reads the same way and writes differently: see bosh_framing.hpp.)
 #pragma once
 
 #include "stream/framing.hpp"
 
 namespace xmppd::stream {
 
-class XmlStreamFraming final : public Framing {
+class XmlStreamFraming : public Framing {
  public:
   explicit XmlStreamFraming(const xml::ParserLimits& limits) : parser_(limits) {}
 
