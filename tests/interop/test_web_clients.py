@@ -143,3 +143,29 @@ class ConverseInChromium(SlixmppTestCase):
         users = subprocess.run([harness.xmppctl_binary(), "--config", server.config_path, "listusers"],
                                capture_output=True, text=True, timeout=harness.TIMEOUT)
         self.assertIn("alice@localhost", users.stdout.split())
+
+
+class ConverseOverBosh(SlixmppTestCase):
+    """The web chat over BOSH (Strophe.js inside Converse is the BOSH client)."""
+
+    async def test_logs_in_and_chats_over_bosh(self):
+        server = self.start_server_with_users(http_toml="web_client = true", extra_toml=MODULES)
+        bob = await self.login(server, BOB[0] + "/desk", BOB[1])
+        since = server.log.mark()
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        browser = NodeClient("converse_bosh.mjs", f"http://localhost:{server.http_port}/", "alice", ALICE[1],
+                             BOB[0], os.path.join(ARTIFACTS, "web-chat-bosh.png"))
+        self.addCleanup(browser.stop)
+        outcome = await browser.event("(online|failed)", timeout=60)
+        self.assertEqual(outcome["event"], "online", "\n".join(browser.log.lines()))
+        await self.log_line(server, r"bosh: session \w+ for 127\.0\.0\.1", since)
+        sent = await browser.event("(sent|failed)", timeout=60)
+        self.assertEqual(sent["event"], "sent", "\n".join(browser.log.lines()))
+        message = await bob.receive()
+        self.assertEqual(message["body"], "hello over BOSH")
+        self.assertEqual(message["from"].bare, "alice@localhost")
+        bob.send_message(mto=message["from"].full, mbody="hello back, BOSH", mtype="chat")
+        browser.command(reply="hello back, BOSH")
+        outcome = await browser.event("(done|failed)", timeout=60)
+        self.assertEqual(outcome["event"], "done", "\n".join(browser.log.lines()))
+        self.assertFalse(browser.log.matching("websocket-opened"), "Converse used a WebSocket")

@@ -227,10 +227,13 @@ class Discovery(WebSocketTestCase):
         links = ET.fromstring(body).findall("{http://docs.oasis-open.org/ns/xri/xrd-1.0}Link")
         hrefs = [link.get("href") for link in links if link.get("rel") == "urn:xmpp:alt-connections:websocket"]
         self.assertEqual(hrefs, [f"wss://localhost:{server.https_port}/xmpp-websocket"])
+        bosh = [link.get("href") for link in links if link.get("rel") == "urn:xmpp:alt-connections:xbosh"]
+        self.assertEqual(bosh, [f"https://localhost:{server.https_port}/http-bind"])
         status, headers, body = await self.https_get(server, "/.well-known/host-meta.json", origin="https://x.example")
         self.assertEqual(headers.get("access-control-allow-origin"), "*")  # readable by any page
         links = json.loads(body)["links"]
         self.assertEqual([l["href"] for l in links if l["rel"] == "urn:xmpp:alt-connections:websocket"], hrefs)
+        self.assertEqual([l["href"] for l in links if l["rel"] == "urn:xmpp:alt-connections:xbosh"], bosh)
         # The URL it names takes a login.
         ws, jid = await wss.login(server.https_port, "alice", ALICE[1], ca_file=server.ca_file)
         self.addAsyncCleanup(ws.close)

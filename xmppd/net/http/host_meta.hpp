@@ -1,5 +1,6 @@
 // Connection discovery for web clients (XEP-0156): /.well-known/host-meta (XRD) and
-// /.well-known/host-meta.json name the WebSocket URL, as reached by the asking client.
+// /.well-known/host-meta.json name the WebSocket and BOSH URLs, as reached by the asking
+// client.
 #pragma once
 
 #include "net/http/http_message.hpp"
