@@ -13,8 +13,9 @@
 #   MUC_SECS [10]  OFFLINE ["100x100"] (receivers x messages, 10 senders)
 #   PRES_USERS [202]  PRES_CONTACTS [100] (presence broadcast to rosters; seeded in-band the first time)
 #   RESUME_N [10000] (stream management: sessions whose connections drop, then all resume at once)
+#   BOSH_N [10000] BOSH_SECS [20] (bosh-idle: BOSH sessions each holding a request, server CPU sampled)
 #   SCENARIOS ["idle idle-tls idle-sm idle-ws login storm throughput throughput-sm throughput-mam throughput-ws
-#              latency muc offline presence resume calibrate"] (throughput-mam: the first TP_CONFIGS run with
+#              latency muc offline presence resume bosh-idle calibrate"] (throughput-mam: the first TP_CONFIGS run with
 #              the archive on; -ws: over WebSocket, RFC 7395, through the HTTP listener)
 #   SERVER_CPU [0]  GEN_CPU [1]
 #   (calibrate: throughput and latency at the highest LAT_RATES against bench/fakexmppd, a trivial
@@ -51,7 +52,7 @@ done
 if [ $quick = 1 ]; then  # a smoke run of a few seconds (CI)
   : "${ACCOUNTS:=40}" "${LOGIN_N:=40}" "${IDLE_N:=40}" "${IDLE_TLS_N:=20}" "${TP_CONFIGS:=10x16}" "${TP_SECS:=1}"
   : "${LAT_PAIRS:=10}" "${LAT_RATES:=500}" "${LAT_SECS:=1}" "${STORM_N:=40}" "${MUC_N:=20}" "${MUC_SECS:=1}"
-  : "${OFFLINE:=10x10}" "${PRES_USERS:=22}" "${PRES_CONTACTS:=10}" "${RESUME_N:=20}"
+  : "${OFFLINE:=10x10}" "${PRES_USERS:=22}" "${PRES_CONTACTS:=10}" "${RESUME_N:=20}" "${BOSH_N:=20}" "${BOSH_SECS:=2}"
 fi
 ACCOUNTS=${ACCOUNTS:-1000} LOGIN_N=${LOGIN_N:-2000} IDLE_N=${IDLE_N:-5000} IDLE_TLS_N=${IDLE_TLS_N:-2000}
 TP_CONFIGS=${TP_CONFIGS:-"200x16 20x64"} TP_SECS=${TP_SECS:-10}
@@ -60,8 +61,9 @@ STORM_N=${STORM_N:-2000} MUC_N=${MUC_N:-1000} MUC_SENDERS=${MUC_SENDERS:-"1 10"}
 OFFLINE=${OFFLINE:-100x100}
 PRES_USERS=${PRES_USERS:-202} PRES_CONTACTS=${PRES_CONTACTS:-100}
 RESUME_N=${RESUME_N:-10000}
+BOSH_N=${BOSH_N:-10000} BOSH_SECS=${BOSH_SECS:-20}
 SCENARIOS=${SCENARIOS:-"idle idle-tls idle-sm idle-ws login storm throughput throughput-sm throughput-mam throughput-ws
-                         latency muc offline presence resume calibrate"}
+                         latency muc offline presence resume bosh-idle calibrate"}
 SERVER_CPU=${SERVER_CPU:-0} GEN_CPU=${GEN_CPU:-1}
 cache_root=${XMPPBENCH_CACHE:-/tmp/xmppbench-cache}
 for p in ${TP_CONFIGS//x*([0-9])/} $LAT_PAIRS; do
@@ -222,6 +224,15 @@ for s in $SCENARIOS; do
                       --duration "$TP_SECS" ;;
     idle-sm) run "idle-sm-$IDLE_N" --scenario idle --clients "$IDLE_N" --sm ;;
     idle-ws) run "idle-ws-$IDLE_N" --scenario idle --clients "$IDLE_N" --websocket --port "$http_port" ;;
+    bosh-idle)  # BOSH sessions each keeping a request held (wait=60): the server's CPU while idle
+      start_server "bosh-idle-$BOSH_N"
+      line=$(taskset -c "$GEN_CPU" python3 "$here/bosh_idle.py" --port "$http_port" --server-pid "$server_pid" \
+               --sessions "$BOSH_N" --accounts "$ACCOUNTS" --measure "$BOSH_SECS" --label "bosh-idle-$BOSH_N" \
+               2> "$tmp/bench.err" | grep '^RESULT' || true)
+      stop_server
+      [ -s "$tmp/bench.err" ] && sed 's/^/  generator: /' "$tmp/bench.err" | head -5 >&2
+      [ -n "$line" ] || line="RESULT label=bosh-idle-$BOSH_N error=no_result"
+      echo "$line"; results+=("$line") ;;
     throughput-ws) t=${TP_CONFIGS%% *}  # the same as the first throughput run, over WebSocket
                    run "throughput-ws-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" \
                      --duration "$TP_SECS" --websocket --port "$http_port" ;;
@@ -269,6 +280,8 @@ for line in "${results[@]}"; do
              det="$(get stored) stored (accepted $(get accepted_per_s)/s), lost $(get lost)" ;;
     presence) fig="$(get deliveries_per_s) presences/s ($(get per_server_cpu_s))"
               det="$(get users) users x $(get contacts) contacts, seeding $(get seed_s) s, lost $(get lost)" ;;
+    bosh-idle) fig="$(get idle_server_cpu_pct) % CPU idle"
+               det="$(get sessions) sessions held, wait $(get wait) s, $(get kb_per_session) KB/session" ;;
     resume) fig="$(get resumptions_per_s) resumptions/s ($(get per_server_cpu_s))"
             det="$(get resumed)/$(get sessions) resumed, hibernated $(get kb_per_hibernated_session) KB, lost $(get lost)" ;;
     latency) fig="p99 $(get p99_ms) ms"

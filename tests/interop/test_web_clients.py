@@ -55,6 +55,7 @@ class NodeClient:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        self.process.stdin.close()
         self.log.join()
 
 

@@ -80,6 +80,18 @@ class Chat(WebSocketTestCase):
         self.assertEqual(message["body"], "in pieces")
         self.assertEqual(message["from"].full, web_jid)
 
+    async def test_the_server_pings_and_drops_a_client_that_stops_answering(self):
+        server = self.start(c2s_toml="keepalive_interval = 1\nkeepalive_timeout = 1")
+        ws, web_jid = await self.web_login(server)
+        for _ in range(2):  # answered: the session stays
+            opcode, payload = await ws.recv()
+            self.assertEqual(opcode, wss.PING)
+            ws.send(payload, opcode=wss.PONG)
+        since = server.log.mark()
+        self.assertEqual((await ws.recv())[0], wss.PING)  # not answered this time
+        await self.log_line(server, r"alice@localhost/web: no answer to a keepalive within 1 s", since)
+        await self.log_line(server, r"alice@localhost/web disconnected", since)
+
     async def test_session_resumes_over_a_new_websocket(self):
         server = self.start()
         ws, web_jid = await self.web_login(server, resource="phone", sm=True)

@@ -182,6 +182,13 @@ TEST(WebSocketFraming, EachElementIsOneStandaloneMessage) {
   EXPECT_EQ(frames[5], (std::pair<int, std::string>{8, "\x03\xE8"}));
 }
 
+TEST(WebSocketFraming, ProbesWithAPing) {
+  WebSocketFraming framing({});
+  std::string out;
+  EXPECT_TRUE(framing.probe(out));
+  EXPECT_EQ(server_frames(out), (std::vector<std::pair<int, std::string>>{{9, ""}}));
+}
+
 TEST(WebSocketFraming, LargeElementsGetTheLongHeader) {
   WebSocketFraming framing({});
   std::string out = "<message><body>" + std::string(70000, 'x') + "</body></message>";

@@ -228,31 +228,38 @@ std::optional<Listener> read_listener(Reader& r, const Section& s) {
   return l;
 }
 
-void read_listeners(Reader& r, const Section& c2s, Config& c) {
-  const toml::node* node = c2s.table.get("listen");
+// Each table of `parent`'s array `listen` ([[<parent>.listen]]) for `read_one(section,
+// unique)`, where unique(address, port) reports a listener that another one already is.
+template <class ReadOne>
+void read_listen_tables(Reader& r, const Section& parent, ReadOne read_one) {
+  const toml::node* node = parent.table.get("listen");
   if (!node) return;
-  const std::string key = c2s.child("listen");
+  const std::string key = parent.child("listen");
   const toml::array* array = node->as_array();
   // is_homogeneous() is also false for an empty array: no listener at all is an error too.
   if (!array || !array->is_homogeneous(toml::node_type::table)) {
-    r.fail(*node, key, "expected a non-empty array of tables ([[c2s.listen]])");
+    r.fail(*node, key, "expected a non-empty array of tables ([[" + parent.key + ".listen]])");
     return;
   }
-  c.listeners.clear();
   std::set<std::pair<std::string, std::uint16_t>> seen;
   for (std::size_t i = 0; i < array->size(); ++i) {
-    const toml::table& t = *array->get(i)->as_table();
-    Section s{t, key + '[' + std::to_string(i) + ']'};
-    auto listener = read_listener(r, s);
-    if (!listener) continue;
-    // Port 0 asks the system for a free port, so several of them never clash.
-    if (listener->port != 0 && !seen.emplace(listener->address, listener->port).second) {
-      r.fail(t, s.key,
-             "duplicate listener " + listener->address + ':' + std::to_string(listener->port));
-      continue;
-    }
-    c.listeners.push_back(std::move(*listener));
+    Section s{*array->get(i)->as_table(), key + '[' + std::to_string(i) + ']'};
+    auto unique = [&](const std::string& address, std::uint16_t port) {
+      // Port 0 asks the system for a free port, so several of them never clash.
+      if (port == 0 || seen.emplace(address, port).second) return true;
+      r.fail(s.table, s.key, "duplicate listener " + address + ':' + std::to_string(port));
+      return false;
+    };
+    read_one(s, unique);
   }
+}
+
+void read_listeners(Reader& r, const Section& c2s, Config& c) {
+  if (c2s.table.contains("listen")) c.listeners.clear();  // the defaults give way
+  read_listen_tables(r, c2s, [&](const Section& s, const auto& unique) {
+    auto listener = read_listener(r, s);
+    if (listener && unique(listener->address, listener->port)) c.listeners.push_back(std::move(*listener));
+  });
 }
 
 void read_c2s(Reader& r, const Section& s, Config& c) {
@@ -292,17 +299,7 @@ void read_c2s(Reader& r, const Section& s, Config& c) {
 }
 
 void read_http_listeners(Reader& r, const Section& http, Config& c) {
-  const toml::node* node = http.table.get("listen");
-  if (!node) return;
-  const std::string key = http.child("listen");
-  const toml::array* array = node->as_array();
-  if (!array || !array->is_homogeneous(toml::node_type::table)) {
-    r.fail(*node, key, "expected an array of tables ([[http.listen]])");
-    return;
-  }
-  std::set<std::pair<std::string, std::uint16_t>> seen;
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    Section s{*array->get(i)->as_table(), key + '[' + std::to_string(i) + ']'};
+  read_listen_tables(r, http, [&](const Section& s, const auto& unique) {
     r.check_keys(s, {"address", "port", "tls"});
     Http::Listener l{.address = "0.0.0.0"};
     bool ok = true;
@@ -313,13 +310,8 @@ void read_http_listeners(Reader& r, const Section& http, Config& c) {
     }
     l.port = l.tls ? 5281 : 5280;
     if (s.table.contains("port") && !r.read_int(s, "port", l.port, 0, 65535)) ok = false;
-    if (!ok) continue;
-    if (l.port != 0 && !seen.emplace(l.address, l.port).second) {
-      r.fail(s.table, s.key, "duplicate listener " + l.address + ':' + std::to_string(l.port));
-      continue;
-    }
-    c.http.listeners.push_back(std::move(l));
-  }
+    if (ok && unique(l.address, l.port)) c.http.listeners.push_back(std::move(l));
+  });
 }
 
 void read_http(Reader& r, const Section& s, Config& c) {

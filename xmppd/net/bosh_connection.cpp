@@ -69,7 +69,8 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
   }
   if (closed_) {
     // The session ended since the last request: its last words, then the end.
-    keep_alive_.reset();
+    lingering_ = false;
+    idle_.cancel();
     co_return answer(false);
   }
   if (*rid > next_rid_ + hold_) {
@@ -121,7 +122,6 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
   std::string reply = answer(with_attributes);
   answered_[*rid] = reply;
   while (answered_.size() > hold_ + 1) answered_.erase(answered_.begin());
-  if (closed_) keep_alive_.reset();  // the last words are out
   if (!output_.empty()) wake_oldest();
   if (held_.empty()) watch_inactivity();
   co_return reply;
@@ -181,7 +181,7 @@ asio::awaitable<std::string_view> BoshConnection::read() {
 
 void BoshConnection::async_write(std::string_view data, WriteHandler handler) {
   boost::system::error_code ec;
-  if (closed_ && !keep_alive_) {
+  if (closed_ && !lingering_) {
     ec = asio::error::not_connected;
   } else if (output_.size() + data.size() > limits_.max_pending_bytes) {
     log::warn("bosh: ", sid_, ": the client is not collecting its stanzas; closing");
@@ -212,9 +212,8 @@ void BoshConnection::watch_inactivity() {
   idle_.expires_after(inactivity_);
   idle_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
-    if (ec || !self || !self->held_.empty()) return;
-    if (!self->closed_) log::info("bosh: ", self->sid_, ": no request for ", self->inactivity_.count(), " s; the session is over");
-    self->keep_alive_.reset();
+    if (ec || !self || !self->held_.empty() || self->closed_) return;
+    log::info("bosh: ", self->sid_, ": no request for ", self->inactivity_.count(), " s; the session is over");
     self->close();  // to the session, as a dropped connection
   });
 }
@@ -229,20 +228,18 @@ void BoshConnection::close() {
 
 void BoshConnection::discard() {
   close();
-  keep_alive_.reset();
   std::string().swap(output_);
   std::string().swap(input_);
 }
 
-void BoshConnection::close_gracefully(std::shared_ptr<void> keep_alive) {
+void BoshConnection::close_gracefully(std::shared_ptr<void>) {
   const bool was_open = !closed_;
   close();
-  // No request to carry the last words yet: the session waits for the next one (or the
-  // inactivity timeout).
-  if (was_open && held_.empty() && !output_.empty()) {
-    keep_alive_ = std::move(keep_alive);
-    watch_inactivity();
-  }
+  if (!was_open || !held_.empty()) return;  // a held request carries the last words now
+  // None to carry them yet: they wait for the next request, or the inactivity timeout.
+  lingering_ = true;
+  idle_.expires_after(inactivity_);
+  idle_.async_wait([self = shared_from_this()](boost::system::error_code) { self->lingering_ = false; });
 }
 
 }  // namespace xmppd::net

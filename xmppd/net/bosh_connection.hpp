@@ -97,7 +97,9 @@ class BoshConnection final : public Connection, public std::enable_shared_from_t
   bool created_answered_ = false;  // the creation request's answer (with the session's attributes) went out
   bool closed_ = false;    // the session closed this connection, or the client or time ended it
   bool terminating_ = false;  // the client asked to terminate
-  std::shared_ptr<void> keep_alive_;  // the session, until its last words are collected
+  // Closed with last words and no request to carry them: this connection keeps itself (in
+  // its inactivity timer's handler, so a shutdown frees it too) until a request comes.
+  bool lingering_ = false;
 };
 
 }  // namespace xmppd::net

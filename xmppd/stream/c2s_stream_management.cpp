@@ -301,6 +301,9 @@ void C2SSession::on_liveness_timer() {
   if (!probe_sent_ && now >= last_read_ + ctx_.config.keepalive_interval) {
     if (sm_) {
       request_ack();
+    } else if (framing_->probe(out_)) {  // a WebSocket ping: its pong is a read
+      queued();
+      probe_sent_ = now;
     } else {
       Element ping("iq", ns::kClient);
       ping.set_attr("type", "get");

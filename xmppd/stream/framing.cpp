@@ -1,5 +1,7 @@
 #include "stream/framing.hpp"
 
+#include "xml/serializer.hpp"
+
 namespace xmppd::stream {
 namespace {
 
@@ -27,6 +29,16 @@ void declare_client_namespace(std::string& out, std::size_t from) {
   bool prefixed = tag.substr(0, name_end).find(':') != std::string_view::npos;
   if (name_end != std::string_view::npos && !prefixed && !declares_namespace(tag))
     out.insert(from + name_end, " xmlns='jabber:client'");
+}
+
+void append_stream_attributes(std::string& out, std::string_view id, std::string_view from) {
+  if (!id.empty()) out.append(" id='").append(id).append("'");
+  if (!from.empty()) {
+    out += " from='";
+    xml::escape_attr(from, out);
+    out += '\'';
+  }
+  out += " version='1.0' xml:lang='en'";
 }
 
 }  // namespace xmppd::stream

@@ -48,11 +48,16 @@ class Framing {
   virtual std::string_view stream_prefix() const = 0;
   // Whether STARTTLS can upgrade this connection (a WebSocket's TLS comes from HTTPS).
   virtual bool tls_upgradable() const = 0;
+  // Appends a liveness probe of the framing's own (a WebSocket ping, whose pong is a read);
+  // false if it has none (the session asks with an XMPP ping instead).
+  virtual bool probe(std::string&) { return false; }
 };
 
 // For framings where each element stands alone (WebSocket messages, BOSH bodies): the
 // element just appended at out[from..], serialized inside a jabber:client stream, declares
 // that namespace itself if it inherited it.
 void declare_client_namespace(std::string& out, std::size_t from);
+// The id and from of a stream header, and its version and language.
+void append_stream_attributes(std::string& out, std::string_view id, std::string_view from);
 
 }  // namespace xmppd::stream

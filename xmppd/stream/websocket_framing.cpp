@@ -88,13 +88,8 @@ bool WebSocketFraming::on_message(std::string_view text, std::vector<xml::Event>
 void WebSocketFraming::open_stream(std::string& out, std::string_view id, std::string_view from) {
   const std::size_t start = out.size();
   out.append("<open xmlns='").append(kFraming).append("'");
-  if (!id.empty()) out.append(" id='").append(id).append("'");
-  if (!from.empty()) {
-    out += " from='";
-    xml::escape_attr(from, out);
-    out += '\'';
-  }
-  out += " version='1.0' xml:lang='en'/>";
+  append_stream_attributes(out, id, from);
+  out += "/>";
   ws::frame_in_place(out, start);
 }
 
@@ -108,6 +103,11 @@ void WebSocketFraming::close_stream(std::string& out) {
 void WebSocketFraming::element(std::string& out, std::size_t from) {
   declare_client_namespace(out, from);
   ws::frame_in_place(out, from);
+}
+
+bool WebSocketFraming::probe(std::string& out) {
+  ws::append_frame(out, ws::Opcode::ping, {});
+  return true;
 }
 
 std::string_view WebSocketFraming::stream_prefix() const { return " xmlns:stream='http://etherx.jabber.org/streams'"; }

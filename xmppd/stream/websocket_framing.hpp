@@ -23,6 +23,7 @@ class WebSocketFraming final : public Framing {
   void element(std::string& out, std::size_t from) override;
   std::string_view stream_prefix() const override;
   bool tls_upgradable() const override { return false; }
+  bool probe(std::string& out) override;
 
  private:
   // One message: exactly one element, which becomes a stream event.

@@ -1,7 +1,5 @@
 #include "stream/xml_stream_framing.hpp"
 
-#include "xml/serializer.hpp"
-
 namespace xmppd::stream {
 
 Framing::Fed XmlStreamFraming::feed(std::string_view bytes, std::vector<xml::Event>& events, std::string&) {
@@ -10,13 +8,8 @@ Framing::Fed XmlStreamFraming::feed(std::string_view bytes, std::vector<xml::Eve
 
 void XmlStreamFraming::open_stream(std::string& out, std::string_view id, std::string_view from) {
   out += "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'";
-  if (!id.empty()) out.append(" id='").append(id).append("'");
-  if (!from.empty()) {
-    out += " from='";
-    xml::escape_attr(from, out);
-    out += '\'';
-  }
-  out += " version='1.0' xml:lang='en'>";
+  append_stream_attributes(out, id, from);
+  out += '>';
 }
 
 }  // namespace xmppd::stream
