@@ -36,8 +36,9 @@ def rss_kb(pid):
 
 
 class Session:
-    """One BOSH session on one keep-alive connection for its requests in turn, plus one
-    connection of its own for the request it keeps held."""
+    """One BOSH session on one keep-alive connection: its login's requests in turn, then the
+    request it keeps held (a browser would open a second connection for its next request;
+    idle, there is none)."""
 
     def __init__(self, port, index, accounts, password, wait):
         self.port, self.index, self.wait = port, index, wait
@@ -83,10 +84,9 @@ class Session:
     async def hold(self):
         """Keeps one request held, sending the next when one comes back (after `wait`);
         False if the session was lost."""
-        held = await asyncio.open_connection("127.0.0.1", self.port)
         while True:
             self.rid += 1
-            answer = await self.post(held, f"<body {NS} rid='{self.rid}' sid='{self.sid}'/>")
+            answer = await self.post(self.streams, f"<body {NS} rid='{self.rid}' sid='{self.sid}'/>")
             if "type='terminate'" in answer:
                 return False
 
@@ -104,7 +104,7 @@ async def main():
     parser.add_argument("--label", default="bosh-idle")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 3 * args.sessions + 100)), hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.sessions + 100)), hard))
 
     rss0 = rss_kb(args.server_pid)
     sessions = [Session(args.port, i, args.accounts, args.password, args.wait) for i in range(args.sessions)]

@@ -109,6 +109,7 @@ tls = "starttls"
 
 [http]
 web_client = false
+max_connections = 1000000  # bosh-idle holds one request per session
 [[http.listen]]
 address = "127.0.0.1"
 port = $http_port

@@ -99,6 +99,7 @@ asio::awaitable<void> Connection::run() {
         co_return;
       }
       if (!reusable_ || !co_await finish_body()) break;
+      std::string().swap(body_piece_);  // an idle keep-alive connection holds no body buffer
     }
   } catch (const std::exception& e) {
     log::debug("http: ", transport_.remote_address(), ": connection ended: ", e.what());
@@ -176,6 +177,9 @@ asio::awaitable<std::string_view> Connection::read_body(std::size_t max) {
     continued_ = true;
     co_await transport_.write("HTTP/1.1 100 Continue\r\n\r\n");
   }
+  // No bigger than what is left of a declared body: a connection kept open for the next
+  // request (BOSH) should not keep 64 KiB for a 300-byte body.
+  if (auto length = parser_->content_length_remaining()) max = std::min<std::size_t>(max, std::max<std::uint64_t>(*length, 1));
   body_piece_.resize(max);
   auto& body = parser_->get().body();
   for (;;) {
