@@ -39,17 +39,18 @@ Connection::Connection(Server& server, Transport transport, bool tls)
     : server_(server),
       transport_(std::move(transport)),
       tls_(tls),
+      open_(server.open_),
       executor_(transport_.socket().get_executor()),
       deadline_(executor_) {
-  ++server_.open_;
+  ++*open_;
 }
 
 Connection::~Connection() {
-  if (counted_) --server_.open_;
+  if (counted_) --*open_;
 }
 
 void Connection::start() {
-  if (server_.open_ > server_.settings_.max_connections) {
+  if (*open_ > server_.settings_.max_connections) {
     log::warn("http: ", transport_.remote_address(), ": refused, ", server_.settings_.max_connections,
               " connections open ([http] max_connections)");
     if (!tls_)
@@ -94,7 +95,7 @@ asio::awaitable<void> Connection::run() {
       }
       if (upgrade_) {
         counted_ = false;
-        --server_.open_;
+        --*open_;
         std::exchange(upgrade_, nullptr)(std::move(transport_), std::move(buffered_));
         co_return;
       }

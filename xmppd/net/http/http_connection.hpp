@@ -10,6 +10,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,7 +65,8 @@ class Connection final : public std::enable_shared_from_this<Connection>, public
   Server& server_;
   Transport transport_;
   bool tls_;
-  bool counted_ = true;  // in the server's count of HTTP connections
+  std::shared_ptr<std::atomic<unsigned>> open_;  // the server's count of HTTP connections
+  bool counted_ = true;  // in that count
   std::string buffered_;  // read and not yet parsed (the next pipelined request, say)
   boost::asio::any_io_executor executor_;
   boost::asio::steady_timer deadline_;

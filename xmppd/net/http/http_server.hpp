@@ -55,7 +55,9 @@ class Server {
   std::vector<bool> listener_tls_;
   std::vector<boost::asio::ip::address> trusted_;
   std::vector<std::pair<std::string, Handler>> routes_;
-  std::atomic<unsigned> open_{0};  // connections being served as HTTP (not upgraded)
+  // Connections being served as HTTP (not upgraded). Shared with them: at shutdown the
+  // last ones are destroyed with the worker threads' queues, after this server.
+  std::shared_ptr<std::atomic<unsigned>> open_ = std::make_shared<std::atomic<unsigned>>(0);
 };
 
 }  // namespace xmppd::net::http
