@@ -89,6 +89,8 @@ TEST(WebSocket, RefusesWhatRfc6455AndRfc7395Forbid) {
       {client_frame("more", 0), ws::protocol_error},                        // continuation first
       {client_frame(std::string(200, 'p'), 9), ws::protocol_error},         // long control frame
       {std::string("\xC1\x80\0\0\0\0", 6), ws::protocol_error},             // reserved bit
+      {std::string("\x81\xFF\x7F\xFF\xFF\xFF\xFF\xFF\xFF\xF0", 10), ws::message_too_big},  // 2^63 - 16 bytes
+      {std::string("\x81\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xF0", 10), ws::protocol_error},   // top bit set
   };
   for (const auto& c : cases) {
     ws::FrameReader reader(1024);

@@ -119,15 +119,17 @@ FrameReader::Result FrameReader::next() {
       head = 4;
     } else if (size == 127) {
       if (available < 10) return Result::need_more;
+      if (p[2] & 0x80) return fail(protocol_error, "a 64-bit length must have its top bit clear");
       size = 0;
       for (int i = 0; i < 8; ++i) size = (size << 8) | p[2 + i];
       head = 10;
     }
     const bool control = std::uint8_t(opcode) >= 8;
     if (control && (!fin || size > 125)) return fail(protocol_error, "a control frame must be final and short");
-    if (!control && size + fragments_.size() > max_message_)
+    // Compared without adding to `size`, which may be near 2^63.
+    if (!control && size > max_message_ - fragments_.size())
       return fail(message_too_big, "message larger than " + std::to_string(max_message_) + " bytes");
-    if (available < head + 4 + size) {
+    if (available < head + 4 || available - head - 4 < size) {
       buffer_.reserve(consumed_ + head + 4 + std::size_t(size));  // one growth for a large frame
       return Result::need_more;
     }
