@@ -112,9 +112,9 @@ class ConverseInChromium(SlixmppTestCase):
     """The web chat xmppd serves, used by two people through its UI in headless Chromium."""
 
     STEPS = ["bob-logs-in", "alice-registers", "alice-adds-bob", "one-to-one-chat", "group-chat",
-             "file-upload", "retraction"]
+             "file-upload", "retraction", "history-on-a-new-device"]
 
-    async def test_register_chat_join_a_room_send_a_file_and_retract(self):
+    async def test_register_chat_join_a_room_send_a_file_retract_and_read_the_history(self):
         room = "lobby@conference.localhost"
         server = self.start_server(
             http_toml=f'web_client = true\nweb_client_room = "{room}"',
@@ -135,7 +135,7 @@ class ConverseInChromium(SlixmppTestCase):
         self.assertEqual(outcome["event"], "done", "\n".join(browser.log.lines()))
         steps = [json.loads(line)["step"] for line in browser.log.matching(r'"event": ?"step"')]
         self.assertEqual(steps, self.STEPS)
-        self.assertEqual(len(os.listdir(shots)), 12)  # a screenshot of each browser after each step
+        self.assertEqual(len(os.listdir(shots)), 13)  # a screenshot of each browser after each step
 
         # What the browsers showed happened on the server.
         self.assertTrue(server.log.matching(r"authenticated as alice@localhost \(SCRAM-SHA-\d+\)"),

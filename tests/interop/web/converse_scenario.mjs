@@ -1,8 +1,9 @@
 // Two people with nothing but a browser use the web chat xmppd serves: Converse.js in
 // headless Chromium (Debian's), driven through its real UI by playwright-core. Alice
 // registers in-band, Bob logs in; they add each other, chat both ways, talk in a room, Alice
-// sends a file that Bob downloads, and Alice retracts a message, which Bob then sees
-// retracted. A screenshot of both browsers is kept after every step.
+// sends a file that Bob downloads, Alice retracts a message, which Bob then sees retracted,
+// and Bob on a new device finds the conversation in the archive. A screenshot of every
+// browser is kept after every step.
 //
 // Usage: node converse_scenario.mjs URL ARTIFACT_DIR BOB_PASSWORD ROOM_JID FILE
 // Reports one JSON object per line on stdout; exits non-zero on the first failed step.
@@ -147,6 +148,22 @@ try {
     await chatBox(bob.page, "alice@localhost").locator(".chat-msg--retracted, .chat-msg__retracted").first().waitFor();
     const gone = chatBox(bob.page, "alice@localhost").locator(".chat-msg__text", { hasText: "A message I will take back" });
     if ((await gone.count()) !== 0) throw new Error("the retracted text is still shown to Bob");
+  });
+
+  await step("history-on-a-new-device", [], async () => {
+    // Bob on a browser that has never seen this conversation: it comes from the archive (MAM).
+    const phone = await person("bob-new-device");
+    try {
+      await phone.page.fill("#converse-login-jid", "bob");
+      await phone.page.fill("#converse-login-password", bobPassword);
+      await phone.page.click("#converse-login button[type=submit]");
+      await phone.page.locator("converse-roster").waitFor();
+      await openChat(phone.page, "alice@localhost");
+      await seesMessage(phone.page, "alice@localhost", "Hi Bob, this is Alice in a browser");
+      await seesMessage(phone.page, "alice@localhost", "Hi Alice, Bob here");
+    } finally {
+      await phone.page.screenshot({ path: join(artifacts, `${String(stepNumber).padStart(2, "0")}-history-bob-new-device.png`) });
+    }
   });
 
   say({ event: "done" });
