@@ -159,6 +159,16 @@ class Refusals(BoshTestCase):
         _, body, _ = await client.send()
         self.assertEqual(body.get("condition"), "item-not-found")
 
+    async def test_polling_too_often_ends_the_session(self):
+        server = self.start()
+        client = BoshClient(server.http_port)
+        created, _ = await client.create(hold=0)
+        self.assertEqual((created.get("hold"), created.get("requests"), created.get("polling")), ("0", "1", "2"))
+        _, body, text = await client.send()  # hold 0: answered at once, empty
+        self.assertEqual(len(list(body)), 0, text)
+        _, body, text = await client.send()  # again, within the 2 s 'polling'
+        self.assertEqual((body.get("type"), body.get("condition")), ("terminate", "policy-violation"), text)
+
     async def test_an_inactive_session_expires(self):
         server = self.start(http_toml="bosh_inactivity = 1")
         client, jid = await self.bosh_login(server)

@@ -90,6 +90,15 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
   }
   if (closed_) co_return answer(false);
   const bool first = !created_answered_ && answered_.empty() && held_.empty();
+  // XEP-0124 §12: a polling session (hold 0) that asks again for nothing sooner than
+  // 'polling' after an empty answer is ended.
+  const bool empty = body.first_child() == nullptr && body.attrs().size() <= 4;  // xmlns, rid, sid(, xmpp)
+  const auto now = std::chrono::steady_clock::now();
+  if (hold_ == 0 && empty && last_empty_answer_ && now - *last_empty_answer_ < kPolling) {
+    log::info("bosh: ", sid_, ": polling faster than every ", kPolling.count(), " s");
+    close();
+    co_return terminate("policy-violation");
+  }
   ++next_rid_;
   ordered_.cancel();  // whoever waited for this rid goes on
   idle_.cancel();
@@ -111,7 +120,8 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
   wake->expires_after(inactivity_ > limits_.inactivity ? std::chrono::seconds(0) : wait_);
   for (;;) {
     const bool oldest = held_.front().rid == *rid;
-    if (closed_ || (oldest && (!output_.empty() || held_.size() > hold_))) break;
+    // (The creation's answer waits for the stream features even in a polling session.)
+    if (closed_ || (oldest && (!output_.empty() || (held_.size() > hold_ && !first)))) break;
     boost::system::error_code ec;
     co_await wake->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) break;  // `wait` passed: an empty answer
@@ -119,6 +129,8 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
   std::erase_if(held_, [&](const Held& h) { return h.rid == *rid; });
   const bool with_attributes = first && !created_answered_;
   if (with_attributes) created_answered_ = true;
+  if (output_.empty() && empty) last_empty_answer_ = std::chrono::steady_clock::now();
+  else last_empty_answer_.reset();
   std::string reply = answer(with_attributes);
   answered_[*rid] = reply;
   while (answered_.size() > hold_ + 1) answered_.erase(answered_.begin());
