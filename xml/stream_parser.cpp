@@ -178,8 +178,10 @@ struct StreamParser::Impl {
 
   XML_Index event_end() const { return XML_GetCurrentByteIndex(parser) + XML_GetCurrentByteCount(parser); }
 
+  // Never while replaying a header: escaped, it may be longer than the limit the original
+  // header was read within.
   bool over_size(XML_Index end) const {
-    return static_cast<std::size_t>(end - boundary) > limits.max_stanza_bytes;
+    return !replaying && static_cast<std::size_t>(end - boundary) > limits.max_stanza_bytes;
   }
   std::string size_detail() const {
     return "stanza exceeds max_stanza_bytes (" + std::to_string(limits.max_stanza_bytes) + ")";

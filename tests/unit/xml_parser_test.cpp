@@ -236,6 +236,19 @@ TEST(StreamParser, ResumingBetweenStanzasKeepsTheRootsPrefixesAndNamespaces) {
   EXPECT_TRUE(std::holds_alternative<StreamClose>(events[3]));
 }
 
+// The replayed header is the original escaped again ('"' becomes &quot;), so it can be
+// longer than the stanza limit the original was read within: that is no violation.
+TEST(StreamParser, AReplayedHeaderLongerThanTheLimitIsNoViolation) {
+  const std::string header = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client" +
+                             std::string(600, '"') + "'>";
+  StreamParser p(ParserLimits{.max_stanza_bytes = 1024, .max_depth = 8, .max_attributes = 8});
+  std::vector<Event> events;
+  ASSERT_TRUE(p.feed(header, events)) << p.error_text();
+  ASSERT_TRUE(p.release_if_idle());
+  EXPECT_TRUE(p.feed("<presence/>", events)) << p.error_text();
+  EXPECT_EQ(events.size(), 2u);
+}
+
 TEST(StreamParser, NothingIsReleasedInTheMiddleOfAStanza) {
   StreamParser p;
   std::vector<Event> events;
