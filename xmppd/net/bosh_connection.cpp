@@ -104,8 +104,10 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
   idle_.cancel();
 
   if (body.attr_or("type") == "terminate") terminating_ = true;
-  if (auto pause = seconds_attr(body, "pause", std::chrono::seconds(0), kMaxPause); pause.count() > 0) {
-    // XEP-0124 §10: every held request is answered, and the session waits that long.
+  const auto pause = seconds_attr(body, "pause", std::chrono::seconds(0), kMaxPause);
+  if (pause.count() > 0) {
+    // XEP-0124 §10: every held request is answered at once (this one too), and the session
+    // waits that long.
     inactivity_ = pause;
     wake_all();
   } else {
@@ -117,7 +119,7 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
   auto wake = std::make_shared<asio::steady_timer>(executor_);
   held_.push_back(Held{*rid, wake});
   if (held_.size() > hold_) wake_oldest();  // a newer request needs its place
-  wake->expires_after(inactivity_ > limits_.inactivity ? std::chrono::seconds(0) : wait_);
+  wake->expires_after(pause.count() > 0 ? std::chrono::seconds(0) : wait_);
   for (;;) {
     const bool oldest = held_.front().rid == *rid;
     // (The creation's answer waits for the stream features even in a polling session.)
