@@ -55,7 +55,6 @@ class BoshConnection final : public Connection, public std::enable_shared_from_t
   bool secure() const override { return secure_; }
   bool is_open() const override { return !closed_; }
   const std::string& remote_address() const override { return remote_address_; }
-  void set_remote_address(std::string address) override { remote_address_ = std::move(address); }
   void close() override;
   void discard() override;
   void close_gracefully(std::shared_ptr<void> keep_alive) override;

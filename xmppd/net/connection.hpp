@@ -34,7 +34,6 @@ class Connection {
   virtual bool secure() const = 0;
   virtual bool is_open() const = 0;
   virtual const std::string& remote_address() const = 0;
-  virtual void set_remote_address(std::string address) = 0;
 
   virtual void close() = 0;
   // Closes and frees what the connection holds (a session kept without its connection).

@@ -39,7 +39,8 @@ class Transport final : public Connection {
   boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
   // Becomes the TLS server side of the connection and completes the handshake.
   boost::asio::awaitable<void> start_tls(boost::asio::ssl::context& ctx) override;
-  bool secure() const override { return ssl_ != nullptr; }
+  // TLS here, or at a TLS-terminating proxy the config trusts (set_encrypted_elsewhere).
+  bool secure() const override { return ssl_ != nullptr || encrypted_elsewhere_; }
 
   // Reads share one buffer per thread: idle sessions hold none.
   boost::asio::awaitable<std::string_view> read() override;
@@ -75,8 +76,12 @@ class Transport final : public Connection {
   bool is_open() const override { return socket_.is_open(); }
   tcp::socket& socket() { return socket_; }
   const std::string& remote_address() const override { return remote_address_; }
-  // The client behind a trusted proxy, as the proxy names it.
-  void set_remote_address(std::string address) override { remote_address_ = std::move(address); }
+  // A connection from a trusted proxy (or this machine): it counts as encrypted, and its
+  // client is the one the proxy names.
+  void set_encrypted_elsewhere(std::string client_address) {
+    encrypted_elsewhere_ = true;
+    remote_address_ = std::move(client_address);
+  }
 
  private:
   struct SslFree {
@@ -90,6 +95,7 @@ class Transport final : public Connection {
   tcp::socket socket_;
   std::unique_ptr<SSL, SslFree> ssl_;
   std::string remote_address_;
+  bool encrypted_elsewhere_ = false;
 };
 
 }  // namespace xmppd::net

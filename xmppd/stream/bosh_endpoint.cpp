@@ -58,9 +58,8 @@ std::optional<Element> parse_body(std::string_view text, const config::Config& c
   limits.max_stanza_bytes = std::max(limits.max_stanza_bytes, config.http.max_body_bytes);
   limits.max_depth += 1;  // the <body/> around the stanzas
   xml::StreamParser parser(limits);
+  open_hidden_stream(parser);
   std::vector<xml::Event> events;
-  parser.feed("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", events);
-  events.clear();
   if (!parser.feed(text, events) || events.size() != 1 || !parser.between_stanzas()) return std::nullopt;
   auto* stanza = std::get_if<xml::Stanza>(&events.front());
   if (!stanza || !stanza->element.is("body", kHttpBind)) return std::nullopt;
@@ -109,7 +108,7 @@ asio::awaitable<void> serve(C2SContext& ctx, BoshSessions& sessions, net::http::
                                                          request.secure, limits);
     sessions.add(session);
     log::debug("bosh: session ", session->sid(), " for ", request.remote_address);
-    std::make_shared<C2SSession>(ctx, session, std::make_unique<BoshFraming>(ctx.config.limits), false)->start();
+    std::make_shared<C2SSession>(ctx, session, std::make_unique<BoshFraming>(ctx.config.limits))->start();
     auto creating = session->request(std::move(*body));
     reply = co_await std::move(creating);
   }

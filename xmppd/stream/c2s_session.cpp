@@ -67,16 +67,15 @@ Element sasl_element(const char* name, std::string_view data) {
 C2SSession::C2SSession(C2SContext& ctx, asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer,
                        bool direct_tls)
     : C2SSession(ctx, std::make_shared<net::Transport>(std::move(socket), peer),
-                 std::make_unique<XmlStreamFraming>(ctx.config.limits), false) {
+                 std::make_unique<XmlStreamFraming>(ctx.config.limits)) {
   direct_tls_ = direct_tls;
 }
 
 C2SSession::C2SSession(C2SContext& ctx, std::shared_ptr<net::Connection> connection, std::unique_ptr<Framing> framing,
-                       bool trusted, std::string early_input)
+                       std::string early_input)
     : ctx_(ctx),
       transport_(std::move(connection)),
       direct_tls_(false),
-      trusted_(trusted),
       framing_(std::move(framing)),
       early_input_(std::move(early_input)),
       read_rate_(ctx.config.max_bytes_per_second,
@@ -133,7 +132,7 @@ asio::awaitable<void> C2SSession::run() {
       std::size_t answered = out_.size();
       // Copies what it needs: `data` dies here.
       Framing::Fed fed = framing_->feed(data, events, out_);
-      std::string().swap(early_input_);
+      if (!early_input_.empty()) std::string().swap(early_input_);
       if (out_.size() != answered) queued();  // the framing's own answer (a WebSocket pong)
       last_read_ = std::chrono::steady_clock::now();
       for (auto& event : events) {

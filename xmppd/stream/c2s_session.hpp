@@ -52,11 +52,10 @@ class C2SSession final : public router::Session {
   C2SSession(C2SContext& ctx, boost::asio::ip::tcp::socket socket, const boost::asio::ip::tcp::endpoint& peer,
              bool direct_tls);
   // A stream on a connection another layer accepted (a WebSocket after its HTTP upgrade, a
-  // BOSH session). `trusted`: the connection counts as encrypted without TLS of its own (it
-  // comes from a TLS-terminating proxy the config trusts). `early_input`: bytes that layer
-  // read past its own part, the start of the stream.
+  // BOSH session). `early_input`: bytes that layer read past its own part, the start of the
+  // stream.
   C2SSession(C2SContext& ctx, std::shared_ptr<net::Connection> connection, std::unique_ptr<Framing> framing,
-             bool trusted, std::string early_input = {});
+             std::string early_input = {});
   ~C2SSession() override;
 
   // Runs the connection on its socket's executor until it closes.
@@ -89,8 +88,7 @@ class C2SSession final : public router::Session {
     std::string last_presence;
   };
 
-  // Encrypted: TLS here, or at a trusted proxy in front.
-  bool secure() const { return transport_->secure() || trusted_; }
+  bool secure() const { return transport_->secure(); }
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<void> handle(xml::Event& event);
   void on_stream_open(const Element& header);
@@ -148,7 +146,6 @@ class C2SSession final : public router::Session {
   C2SContext& ctx_;
   std::shared_ptr<net::Connection> transport_;
   bool direct_tls_;
-  bool trusted_ = false;
   std::unique_ptr<Framing> framing_;
   std::string early_input_;
   net::ReadRate read_rate_;

@@ -31,6 +31,11 @@ void declare_client_namespace(std::string& out, std::size_t from) {
     out.insert(from + name_end, " xmlns='jabber:client'");
 }
 
+void open_hidden_stream(xml::StreamParser& parser) {
+  std::vector<xml::Event> header;
+  parser.feed("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", header);
+}
+
 void append_stream_attributes(std::string& out, std::string_view id, std::string_view from) {
   if (!id.empty()) out.append(" id='").append(id).append("'");
   if (!from.empty()) {

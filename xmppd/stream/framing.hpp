@@ -57,6 +57,9 @@ class Framing {
 // element just appended at out[from..], serialized inside a jabber:client stream, declares
 // that namespace itself if it inherited it.
 void declare_client_namespace(std::string& out, std::size_t from);
+// Makes `parser` read what follows as the stanzas of a jabber:client stream whose header the
+// client never sent (framings that carry one element at a time: WebSocket, a BOSH body).
+void open_hidden_stream(xml::StreamParser& parser);
 // The id and from of a stream header, and its version and language.
 void append_stream_attributes(std::string& out, std::string_view id, std::string_view from);
 

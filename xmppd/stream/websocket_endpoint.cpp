@@ -67,10 +67,10 @@ net::http::Response upgrade(C2SContext& ctx, const net::http::Request& request) 
   // Secure without TLS of its own: plain HTTP from a trusted proxy (or this machine).
   const bool trusted = request.secure && !request.tls;
   accepted.upgrade = [&ctx, trusted, client = request.remote_address](net::Transport transport, std::string early) {
-    transport.set_remote_address(client);
+    if (trusted) transport.set_encrypted_elsewhere(client);
     auto framing = std::make_unique<WebSocketFraming>(ctx.config.limits);
     std::make_shared<C2SSession>(ctx, std::make_shared<net::Transport>(std::move(transport)), std::move(framing),
-                                 trusted, std::move(early))
+                                 std::move(early))
         ->start();
   };
   return accepted;

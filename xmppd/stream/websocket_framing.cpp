@@ -9,8 +9,6 @@ namespace {
 
 namespace ws = net::websocket;
 constexpr const char* kFraming = "urn:ietf:params:xml:ns:xmpp-framing";
-constexpr std::string_view kHiddenHeader =
-    "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
 }  // namespace
 
@@ -21,8 +19,7 @@ WebSocketFraming::WebSocketFraming(const xml::ParserLimits& limits)
 
 void WebSocketFraming::restart() {
   parser_.reset();
-  std::vector<xml::Event> header;
-  parser_.feed(kHiddenHeader, header);
+  open_hidden_stream(parser_);
 }
 
 Framing::Fed WebSocketFraming::feed(std::string_view bytes, std::vector<xml::Event>& events, std::string& out) {

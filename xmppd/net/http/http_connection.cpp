@@ -146,9 +146,8 @@ void Connection::describe_client() {
   Request& request = request_;
   request.tls = tls_;
   request.remote_address = transport_.remote_address();
-  request.trusted = server_.trusted(transport_.remote_address());
   request.https = request.secure = tls_;
-  if (request.trusted) {
+  if (server_.trusted(transport_.remote_address())) {
     // A proxy that says the client came over plain HTTP vouches for nothing.
     std::string_view proto = request.header("X-Forwarded-Proto");
     request.secure = tls_ || proto != "http";

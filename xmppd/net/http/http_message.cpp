@@ -7,12 +7,6 @@ std::string_view Request::path() const {
   return target.substr(0, target.find('?'));
 }
 
-std::string_view Request::query() const {
-  std::string_view target = message.target();
-  auto mark = target.find('?');
-  return mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1);
-}
-
 std::string_view Request::header(boost::beast::http::field name) const {
   auto it = message.find(name);
   return it == message.end() ? std::string_view() : std::string_view(it->value());

@@ -25,11 +25,9 @@ struct Request {
   bool tls = false;            // TLS on this connection
   bool https = false;          // the client's URL is https: (TLS here, or at a trusted proxy)
   bool secure = false;         // encrypted, or from a trusted address (this machine, say)
-  bool trusted = false;        // from a trusted proxy's address
   bool origin_allowed = true;  // no Origin header, or one [http] allowed_origins lists
 
   std::string_view path() const;   // the target without its query
-  std::string_view query() const;  // after '?', or empty
   std::string_view header(boost::beast::http::field name) const;
   std::string_view header(std::string_view name) const;
 };

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
 namespace xmppd::net::http {
@@ -123,46 +124,47 @@ WebClient::WebClient(const std::string& root, const config::Config& config) {
     throw std::runtime_error("no Converse.js in \"" + root + "\"");
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
     if (!entry.is_regular_file() || !served(entry.path())) continue;
-    File file{std::string(content_type(entry.path())), read_file(entry.path()), {}};
+    File file{std::string(content_type(entry.path())), read_file(entry.path()), {}, "public, max-age=3600"};
     file.etag = etag_of(file.body);
     assets_.emplace(fs::relative(entry.path(), root).generic_string(), std::move(file));
   }
-  page_ = File{"text/html; charset=utf-8", page(config), {}};
+  page_ = File{"text/html; charset=utf-8", page(config), {}, "no-cache"};
   page_.etag = etag_of(page_.body);
 }
 
 Handler WebClient::handler() {
-  return simple([this](const Request& request) { return serve(request); });
+  return [this](Exchange& exchange) { return serve(exchange); };
 }
 
-Response WebClient::serve(const Request& request) const {
-  auto method = request.message.method();
-  if (method != boost::beast::http::verb::get && method != boost::beast::http::verb::head) {
-    Response refused = Response::text(405, "Method not allowed");
-    refused.headers.emplace_back("Allow", "GET, HEAD");
-    return refused;
-  }
-  std::string_view path = request.path();
-  if (path == "/" || path == "/index.html") return reply(request, page_, "no-cache");
+const WebClient::File* WebClient::find(std::string_view path) const {
+  if (path == "/" || path == "/index.html") return &page_;
   // Assets live below /converse/; the OMEMO library fetches its WebAssembly next to the page.
   std::string_view name = path.starts_with(kAssets) ? path.substr(kAssets.size())
                           : path.find('/', 1) == std::string_view::npos ? path.substr(1)
                                                                          : std::string_view();
-  if (auto it = assets_.find(name); !name.empty() && it != assets_.end())
-    return reply(request, it->second, "public, max-age=3600");
-  return Response::text(404, "Not found");
+  auto it = assets_.find(name);
+  return name.empty() || it == assets_.end() ? nullptr : &it->second;
 }
 
-Response WebClient::reply(const Request& request, const File& file, std::string_view cache) {
-  Response response;
-  response.headers = {{"ETag", file.etag}, {"Cache-Control", std::string(cache)}, {"X-Content-Type-Options", "nosniff"}};
-  if (request.header(boost::beast::http::field::if_none_match) == file.etag) {
-    response.status = 304;
-    return response;
+asio::awaitable<void> WebClient::serve(Exchange& exchange) const {
+  const Request& request = exchange.request();
+  auto method = request.message.method();
+  if (method != boost::beast::http::verb::get && method != boost::beast::http::verb::head) {
+    Response refused = Response::text(405, "Method not allowed");
+    refused.headers.emplace_back("Allow", "GET, HEAD");
+    co_return co_await exchange.answer(refused);
   }
-  response.content_type = file.content_type;
-  response.body = file.body;
-  return response;
+  const File* file = find(request.path());
+  if (!file) {
+    Response missing = Response::text(404, "Not found");
+    co_return co_await exchange.answer(missing);
+  }
+  HttpHeaders headers = {{"ETag", file->etag}, {"Cache-Control", std::string(file->cache)},
+                         {"X-Content-Type-Options", "nosniff"}};
+  if (request.header(boost::beast::http::field::if_none_match) == file->etag)
+    co_return co_await exchange.respond(304, headers, {});
+  headers.emplace_back("Content-Type", file->content_type);
+  co_await exchange.respond(200, headers, file->body);
 }
 
 std::string default_web_client_root() {

@@ -26,9 +26,11 @@ class WebClient {
     std::string content_type;
     std::string body;
     std::string etag;
+    std::string_view cache;  // Cache-Control
   };
-  Response serve(const Request& request) const;
-  static Response reply(const Request& request, const File& file, std::string_view cache);
+  // Answers from the files in memory, without copying them.
+  boost::asio::awaitable<void> serve(Exchange& exchange) const;
+  const File* find(std::string_view path) const;
 
   File page_;
   std::map<std::string, File, std::less<>> assets_;  // by path below /converse/
