@@ -89,10 +89,13 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
     }
   }
   if (closed_) co_return answer(false);
-  const bool first = !created_answered_ && answered_.empty() && held_.empty();
+  const bool first = !opened_;  // the creation request: its answer carries the session's attributes
+  const bool terminate_now = body.attr_or("type") == "terminate";
+  const auto pause = seconds_attr(body, "pause", std::chrono::seconds(0), kMaxPause);
+  const bool restart = body.attr_or(std::string(kXbosh) + "|restart") == "true";
   // XEP-0124 §12: a polling session (hold 0) that asks again for nothing sooner than
   // 'polling' after an empty answer is ended.
-  const bool empty = body.first_child() == nullptr && body.attrs().size() <= 4;  // xmlns, rid, sid(, xmpp)
+  const bool empty = !body.first_child() && !terminate_now && pause.count() == 0 && !restart;
   const auto now = std::chrono::steady_clock::now();
   if (hold_ == 0 && empty && last_empty_answer_ && now - *last_empty_answer_ < kPolling) {
     log::info("bosh: ", sid_, ": polling faster than every ", kPolling.count(), " s");
@@ -100,11 +103,11 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
     co_return terminate("policy-violation");
   }
   ++next_rid_;
+  opened_ = true;
   ordered_.cancel();  // whoever waited for this rid goes on
   idle_.cancel();
 
-  if (body.attr_or("type") == "terminate") terminating_ = true;
-  const auto pause = seconds_attr(body, "pause", std::chrono::seconds(0), kMaxPause);
+  if (terminate_now) terminating_ = true;
   if (pause.count() > 0) {
     // XEP-0124 §10: every held request is answered at once (this one too), and the session
     // waits that long.
@@ -113,7 +116,6 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
   } else {
     inactivity_ = limits_.inactivity;
   }
-  const bool restart = body.attr_or(std::string(kXbosh) + "|restart") == "true";
   take_input(body, first || restart);
 
   auto wake = std::make_shared<asio::steady_timer>(executor_);
@@ -129,11 +131,9 @@ asio::awaitable<std::string> BoshConnection::request(Element body) {
     if (!ec) break;  // `wait` passed: an empty answer
   }
   std::erase_if(held_, [&](const Held& h) { return h.rid == *rid; });
-  const bool with_attributes = first && !created_answered_;
-  if (with_attributes) created_answered_ = true;
   if (output_.empty() && empty) last_empty_answer_ = std::chrono::steady_clock::now();
   else last_empty_answer_.reset();
-  std::string reply = answer(with_attributes);
+  std::string reply = answer(first);
   answered_[*rid] = reply;
   while (answered_.size() > hold_ + 1) answered_.erase(answered_.begin());
   if (!output_.empty()) wake_oldest();

@@ -95,7 +95,7 @@ class BoshConnection final : public Connection, public std::enable_shared_from_t
   std::string delivered_;  // what its last read() returned
   std::string output_;     // for the next response
   std::optional<std::chrono::steady_clock::time_point> last_empty_answer_;  // to an empty request
-  bool created_answered_ = false;  // the creation request's answer (with the session's attributes) went out
+  bool opened_ = false;    // the creation request was taken
   bool closed_ = false;    // the session closed this connection, or the client or time ended it
   bool terminating_ = false;  // the client asked to terminate
   // Closed with last words and no request to carry them: this connection keeps itself (in
