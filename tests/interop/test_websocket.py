@@ -195,14 +195,16 @@ class BadInput(WebSocketTestCase):
             await self.log_line(self.server, r"alice@localhost/hostile disconnected")
 
     async def test_messages_that_are_not_one_whole_element(self):
-        for payload, condition in [("<presence/><presence/>", "not-well-formed"),
+        smuggled = "<message to='bob@localhost/desk' type='chat'><body>smuggled</body></message>"
+        for payload, condition in [(smuggled + "<presence/>", "not-well-formed"),
                                    ("<message to='bob@localhost'><body>cut", "not-well-formed"),
                                    ("<!-- a comment -->", "restricted-xml"),
                                    ("<message><body>&ent;</body></message>", "not-well-formed")]:
             ws = await self.logged_in()
             ws.send(payload)
             await ws.expect_stream_error(condition)
-        # Nothing of the broken messages reached anyone: bob's next message is carol's.
+        # Nothing of the broken messages reached anyone: bob's next message is carol's
+        # (asyncTearDown), not the one smuggled in front of a second element.
 
     async def test_http_request_smuggling_and_oversized_headers(self):
         for request, status in [
