@@ -35,9 +35,18 @@ try {
   await page.locator("a.add-contact").first().click();
   await page.fill(".add-xmpp-contact input[name=jid]", contact);
   await page.click(".add-xmpp-contact button[type=submit]");
-  await page.locator(`converse-roster a.open-chat[data-jid="${contact}"]`).first().click();
+  // The roster entry re-renders as the contact's client accepts, which can swallow a click
+  // made at that moment: click again until the chat box opens.
   const box = page.locator(`[jid="${contact}"]`).first();
-  await box.locator("textarea.chat-textarea").waitFor();
+  for (let attempt = 1; ; ++attempt) {
+    await page.locator(`converse-roster a.open-chat[data-jid="${contact}"]`).first().click();
+    try {
+      await box.locator("textarea.chat-textarea").waitFor({ timeout: 5000 });
+      break;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
   await box.locator("textarea.chat-textarea").fill("hello over BOSH");
   await box.locator("textarea.chat-textarea").press("Enter");
   say({ event: "sent" });
@@ -52,6 +61,8 @@ try {
   say({ event: "done" });
 } catch (error) {
   say({ event: "failed", message: String(error && error.stack ? error.stack : error) });
+  for (const page of browser.contexts().flatMap((context) => context.pages()))
+    await page.screenshot({ path: screenshot }).catch(() => {});
   await browser.close();
   process.exit(1);
 }
