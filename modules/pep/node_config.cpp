@@ -26,6 +26,36 @@ std::optional<Access> access_named(std::string_view v) {
   return std::nullopt;
 }
 
+std::string_view name_of(PublishModel m) {
+  switch (m) {
+    case PublishModel::publishers: return "publishers";
+    case PublishModel::subscribers: return "subscribers";
+    case PublishModel::open: return "open";
+  }
+  return "publishers";
+}
+
+std::optional<PublishModel> publish_model_named(std::string_view v) {
+  if (v == "publishers") return PublishModel::publishers;
+  if (v == "subscribers") return PublishModel::subscribers;
+  if (v == "open") return PublishModel::open;
+  return std::nullopt;
+}
+
+std::vector<std::string> values_of(const Element& field) {
+  std::vector<std::string> out;
+  for (const Element& v : field.nodes())
+    if (v.is("value", kDataForms)) out.push_back(v.text());
+  return out;
+}
+
+// A title is kept on one line (the stored form is key=value lines).
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
 std::optional<bool> boolean(std::string_view v) {
   if (v == "1" || v == "true") return true;
   if (v == "0" || v == "false") return false;
@@ -51,6 +81,8 @@ std::optional<std::string> current(std::string_view var, const NodeConfig& c) {
   if (var == "pubsub#persist_items") return c.persist_items ? "true" : "false";
   if (var == "pubsub#notify_retract") return c.notify_retract ? "true" : "false";
   if (var == "pubsub#send_last_published_item") return c.send_last;
+  if (var == "pubsub#publish_model") return std::string(name_of(c.publish_model));
+  if (var == "pubsub#title") return c.title;
   return std::nullopt;
 }
 
@@ -79,6 +111,16 @@ std::optional<NodeConfig> apply_form(const Element& form, NodeConfig c) {
     } else if (var == "pubsub#send_last_published_item") {
       ok = v == "never" || v == "on_sub" || v == "on_sub_and_presence";
       c.send_last = v;
+    } else if (var == "pubsub#publish_model") {
+      auto m = publish_model_named(v);
+      ok = m.has_value();
+      if (m) c.publish_model = *m;
+    } else if (var == "pubsub#roster_groups_allowed") {
+      c.roster_groups.clear();
+      for (std::string& group : values_of(f))
+        if (!group.empty()) c.roster_groups.push_back(one_line(std::move(group)));
+    } else if (var == "pubsub#title") {
+      c.title = one_line(v);
     }
     if (!ok) return std::nullopt;
   }
@@ -122,13 +164,24 @@ Element config_form(const NodeConfig& c) {
   Element& last = field("pubsub#send_last_published_item", "list-single", c.send_last);
   for (const char* option : {"never", "on_sub", "on_sub_and_presence"})
     last.add_child("option", kDataForms).add_child("value", kDataForms).add_text(option);
+  Element& publish = field("pubsub#publish_model", "list-single", std::string(name_of(c.publish_model)));
+  for (const char* option : {"publishers", "subscribers", "open"})
+    publish.add_child("option", kDataForms).add_child("value", kDataForms).add_text(option);
+  Element& groups = form.add_child("field", kDataForms);
+  groups.set_attr("var", "pubsub#roster_groups_allowed");
+  groups.set_attr("type", "list-multi");
+  for (const std::string& group : c.roster_groups) groups.add_child("value", kDataForms).add_text(group);
+  field("pubsub#title", "text-single", c.title);
   return form;
 }
 
 std::string serialize(const NodeConfig& c) {
-  return "access=" + std::string(name_of(c.access)) + "\nmax_items=" + max_items_text(c.max_items) +
+  std::string text = "access=" + std::string(name_of(c.access)) + "\nmax_items=" + max_items_text(c.max_items) +
          "\npersist_items=" + (c.persist_items ? "1" : "0") + "\nnotify_retract=" + (c.notify_retract ? "1" : "0") +
-         "\nsend_last=" + c.send_last + "\n";
+         "\nsend_last=" + c.send_last + "\npublish_model=" + std::string(name_of(c.publish_model)) +
+         "\ntitle=" + c.title + "\n";
+  for (const std::string& group : c.roster_groups) text += "roster_group=" + group + "\n";
+  return text;
 }
 
 NodeConfig deserialize(std::string_view text) {
@@ -143,6 +196,9 @@ NodeConfig deserialize(std::string_view text) {
     else if (key == "persist_items") c.persist_items = v == "1";
     else if (key == "notify_retract") c.notify_retract = v == "1";
     else if (key == "send_last") c.send_last = v;
+    else if (key == "publish_model") c.publish_model = publish_model_named(v).value_or(PublishModel::publishers);
+    else if (key == "title") c.title = v;
+    else if (key == "roster_group") c.roster_groups.push_back(v);
   }
   return c;
 }

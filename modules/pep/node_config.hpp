@@ -1,12 +1,13 @@
-// A PubSub node's configuration (XEP-0060 §16.4 pubsub#node_config), as PEP (XEP-0163)
-// uses it: who may read it, how many items it keeps, and what is sent when. Read from and
-// written as data forms: the node configuration and publish-options (§7.1.5).
+// A PubSub node's configuration (XEP-0060 §16.4 pubsub#node_config): who may read and
+// publish, how many items it keeps, and what is sent when. Read from and written as data
+// forms: the node configuration and publish-options (§7.1.5).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <xmppd/element.hpp>
 
@@ -21,6 +22,7 @@ inline constexpr const char* kPublishOptions = "http://jabber.org/protocol/pubsu
 inline constexpr const char* kDataForms = "jabber:x:data";
 
 enum class Access { open, presence, roster, whitelist };
+enum class PublishModel { publishers, subscribers, open };
 
 struct NodeConfig {
   Access access = Access::presence;  // XEP-0163 §6: PEP nodes default to presence
@@ -28,6 +30,9 @@ struct NodeConfig {
   bool persist_items = true;
   bool notify_retract = true;
   std::string send_last = "on_sub_and_presence";  // never, on_sub, on_sub_and_presence
+  PublishModel publish_model = PublishModel::publishers;
+  std::vector<std::string> roster_groups;  // for Access::roster: the owner's groups allowed (none: any)
+  std::string title;
 
   friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
 };

@@ -73,7 +73,7 @@ class OmemoBetweenProfanities(SlixmppTestCase):
             since = server.log.mark()
             client.type("/omemo gen")
             for node in (rf"{AXOLOTL}\.devicelist", rf"{AXOLOTL}\.bundles:\d+"):
-                await self.log_line(server, rf"pep: {re.escape(account[0])} published {node} item", since)
+                await self.log_line(server, rf"pubsub: {re.escape(account[0])} published {re.escape(account[0])} {node} item", since)
             client.type("/omemo trustmode blind")
 
         alice.type("/msg bob@localhost")
