@@ -22,8 +22,10 @@
 #include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
 
+#include "bookmarks_compat.hpp"
 #include "caps_book.hpp"
 #include "common/log.hpp"
+#include "private_store.hpp"
 #include "pubsub_service.hpp"
 #include "storage/roster_store.hpp"
 #include "storage/storage_thread.hpp"
@@ -39,6 +41,7 @@ using xmppd::storage::Subscription;
 
 constexpr const char* kInfo = "http://jabber.org/protocol/disco#info";
 constexpr const char* kItems = "http://jabber.org/protocol/disco#items";
+constexpr const char* kPrivate = "jabber:iq:private";
 
 class PepModule final : public xmppd::Module {
  public:
@@ -76,6 +79,19 @@ class PepModule final : public xmppd::Module {
       on_presence(e.from, e.presence);
       return HookResult::pass;
     });
+    // XEP-0402 §5.3: bookmarks a client keeps in private storage (XEP-0048) and those in
+    // PEP are one list.
+    ctx.add_account_feature(std::string(kBookmarks) + "#compat");
+    private_ = ctx.storage().call([](xmppd::storage::Storage& s) {
+      return std::make_shared<private_storage::PrivateStore>(s.database());
+    });
+    ctx.on_outgoing(0, [this](xmppd::StanzaEvent& e) {
+      on_private_bookmarks(e);
+      return HookResult::pass;
+    });
+    service_->on_changed([this](const Jid& service, const std::string& node) {
+      if (node == kBookmarks) asio::co_spawn(strand_, write_legacy_bookmarks(service), asio::detached);
+    });
     ctx.on_session_closed(0, [this](xmppd::SessionEvent& e) {
       caps_.forget(e.jid.str());
       std::lock_guard lock(mutex_);
@@ -111,6 +127,32 @@ class PepModule final : public xmppd::Module {
         for (Jid& full : ctx_->sessions_of(*jid))
           if (caps_.wants(full.str(), node).value_or(false)) out.push_back(std::move(full));
     return out;
+  }
+
+  // An old client stores XEP-0048 bookmarks in private storage (the private module answers
+  // it): the PEP node follows.
+  void on_private_bookmarks(const xmppd::StanzaEvent& e) {
+    const Element& iq = e.stanza;
+    if (iq.name() != "iq" || iq.attr_or("type") != "set" || e.to != e.from.bare()) return;
+    const Element* query = iq.child("query", kPrivate);
+    const Element* storage = query ? query->child("storage", kLegacyBookmarks) : nullptr;
+    if (!storage) return;
+    std::vector<Item> items = items_of_legacy(*storage);
+    for (Item& item : items) item.publisher = e.from.bare_str();
+    asio::co_spawn(strand_, service_->replace_items(e.from.bare(), kBookmarks, std::move(items), bookmarks_node_config()),
+                   asio::detached);
+  }
+
+  // A client changed the PEP bookmarks: private storage follows, for old clients.
+  asio::awaitable<void> write_legacy_bookmarks(Jid account) {
+    auto work = [service = service_.get(), legacy = private_, account](xmppd::storage::Storage&) {
+      std::vector<Item> items = service->store().items(account.bare_str(), kBookmarks, 0, {});
+      std::optional<std::string> stored = legacy->get(account.node(), account.domain(), "storage", kLegacyBookmarks);
+      std::optional<Element> previous = stored ? Element::parse(*stored) : std::nullopt;
+      Element storage = legacy_of_items(items, previous ? &*previous : nullptr);
+      legacy->set(account.node(), account.domain(), {{"storage", kLegacyBookmarks, storage.str()}}, INT64_MAX);
+    };
+    co_await ctx_->storage().run(work);
   }
 
   // A local resource became available, or changed its presence: learn its caps (once per
@@ -208,6 +250,7 @@ class PepModule final : public xmppd::Module {
   xmppd::ModuleContext* ctx_ = nullptr;
   asio::any_io_executor strand_;
   std::unique_ptr<PubsubService> service_;
+  std::shared_ptr<private_storage::PrivateStore> private_;  // used on the storage thread only
   CapsBook caps_;
   std::mutex mutex_;                            // guards greeted_
   std::map<std::string, std::string> greeted_;  // full JID → the caps its last items were sent for

@@ -306,6 +306,7 @@ asio::awaitable<void> PubsubService::publish(const Element& iq, const Jid& servi
   published.add_child("item", kPubsub).set_attr("id", stored.id);
   ctx_.send(std::move(reply));
   notify(node, out.config, out.readers, item_event(service, node, stored));
+  if (changed_) changed_(service, node);
 }
 
 asio::awaitable<void> PubsubService::retract(const Element& iq, const Jid& service, const Jid& from) {
@@ -340,6 +341,7 @@ asio::awaitable<void> PubsubService::retract(const Element& iq, const Jid& servi
   Outcome out = co_await ctx_.storage().run(work);
   if (out.condition) co_return ctx_.send(pubsub_error(iq, out.condition));
   ctx_.send(stanza::iq_result(iq));
+  if (changed_) changed_(service, node);
   std::string_view notify_attr = request.attr_or("notify");
   if (notify_attr == "true" || notify_attr == "1" || out.config.notify_retract) {
     Element event = event_message(service, node);
@@ -608,6 +610,7 @@ asio::awaitable<void> PubsubService::on_owner(Element iq, Jid service) {
   ctx_.send(stanza::iq_result(iq));
   if (what == "configure") co_return;
   notify(node, out.config, out.readers, event_message(service, node, what.c_str()));
+  if (changed_) changed_(service, node);
 }
 
 // §8.8 and §8.9: the owner reads or changes a node's subscriptions or affiliations.
@@ -698,6 +701,46 @@ asio::awaitable<void> PubsubService::owner_lists(const Element& iq, const Jid& s
     }
   }
   ctx_.send(std::move(reply));
+}
+
+asio::awaitable<void> PubsubService::replace_items(Jid service, std::string node, std::vector<Item> items,
+                                                   NodeConfig if_new) {
+  struct Change {
+    NodeConfig config;
+    Readership readers;
+    std::vector<Item> published;
+    std::vector<std::string> retracted;
+  };
+  std::int64_t server_max = limits_.max_items.load();
+  auto work = [store = store_, service = service.bare_str(), &node, &items, &if_new, server_max](xmppd::storage::Storage& s) {
+    Change change;
+    std::optional<NodeConfig> config = store->node(service, node);
+    if (!config) store->save_node(service, node, if_new, server_max);
+    change.config = config.value_or(if_new);
+    std::map<std::string, std::string> before;  // id → payload
+    for (Item& i : store->items(service, node, 0, {})) before.emplace(std::move(i.id), std::move(i.payload));
+    std::int64_t keep = change.config.max_items == kMaxItems ? server_max : std::min(change.config.max_items, server_max);
+    for (const Item& i : items) {
+      auto was = before.find(i.id);
+      bool same = was != before.end() && was->second == i.payload;
+      if (was != before.end()) before.erase(was);
+      if (same) continue;
+      store->publish(service, node, i, change.config.persist_items ? keep : 1);
+      change.published.push_back(i);
+    }
+    for (const auto& [id, payload] : before)
+      if (store->retract(service, node, id)) change.retracted.push_back(id);
+    change.readers = Readership::of(s, *store, service, node);
+    return change;
+  };
+  Change change = co_await ctx_.storage().run(work);
+  for (const Item& i : change.published) notify(node, change.config, change.readers, item_event(service, node, i));
+  if (!change.config.notify_retract) co_return;
+  for (const std::string& id : change.retracted) {
+    Element event = event_message(service, node);
+    event.child("event", kPubsubEvent)->child("items", kPubsubEvent)->add_child("retract", kPubsubEvent).set_attr("id", id);
+    notify(node, change.config, change.readers, event);
+  }
 }
 
 // Notifications -----------------------------------------------------------------------------

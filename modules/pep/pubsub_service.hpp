@@ -61,6 +61,11 @@ class PubsubService {
   PubsubService(xmppd::ModuleContext& ctx, std::shared_ptr<PubsubStore> store, NodeConfig defaults,
                 MayCreate may_create, Interested interested = {});
 
+  // Called after a request changed a node's items (publish, retract, purge, delete), on
+  // the thread that ran it. Not called for replace_items().
+  using Changed = std::function<void(const xmppd::Jid& service, const std::string& node)>;
+  void on_changed(Changed changed) { changed_ = std::move(changed); }
+
   Limits& limits() { return limits_; }
   PubsubStore& store() { return *store_; }  // storage thread only
   // The features of XEP-0060 the engine implements, for disco#info.
@@ -72,6 +77,11 @@ class PubsubService {
   boost::asio::awaitable<void> on_owner(xmppd::Element iq, xmppd::Jid service);   // pubsub#owner
   // disco#items: the nodes the requester may read, or one node's items.
   boost::asio::awaitable<void> on_items(xmppd::Element iq, xmppd::Jid service);
+
+  // The server itself makes the node hold exactly `items` (creating it with `if_new`), as
+  // its owner would by publishing and retracting: what changed is notified.
+  boost::asio::awaitable<void> replace_items(xmppd::Jid service, std::string node, std::vector<Item> items,
+                                             NodeConfig if_new);
 
   // A notification of one item, from the service, without 'to'.
   static xmppd::Element item_event(const xmppd::Jid& service, const std::string& node, const Item& item);
@@ -101,6 +111,7 @@ class PubsubService {
   const NodeConfig defaults_;
   MayCreate may_create_;
   Interested interested_;
+  Changed changed_;
   Limits limits_;
 };
 
