@@ -22,6 +22,8 @@
 #include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
 
+#include "avatar_compat.hpp"
+#include "avatar_hashes.hpp"
 #include "bookmarks_compat.hpp"
 #include "caps_book.hpp"
 #include "common/log.hpp"
@@ -42,6 +44,7 @@ using xmppd::storage::Subscription;
 constexpr const char* kInfo = "http://jabber.org/protocol/disco#info";
 constexpr const char* kItems = "http://jabber.org/protocol/disco#items";
 constexpr const char* kPrivate = "jabber:iq:private";
+constexpr const char* kVcard = "vcard-temp";
 
 class PepModule final : public xmppd::Module {
  public:
@@ -85,12 +88,19 @@ class PepModule final : public xmppd::Module {
     private_ = ctx.storage().call([](xmppd::storage::Storage& s) {
       return std::make_shared<private_storage::PrivateStore>(s.database());
     });
+    // XEP-0398: an avatar set as a vCard photo is the PEP avatar too, and the other way.
+    ctx.add_account_feature("urn:xmpp:pep-vcard-conversion:0");
     ctx.on_outgoing(0, [this](xmppd::StanzaEvent& e) {
-      on_private_bookmarks(e);
+      const Element& iq = e.stanza;
+      if (iq.name() != "iq" || iq.attr_or("type") != "set" || e.to != e.from.bare()) return HookResult::pass;
+      if (const Element* query = iq.child("query", kPrivate))
+        if (const Element* storage = query->child("storage", kLegacyBookmarks)) on_legacy_bookmarks(e.from.bare(), *storage);
+      if (const Element* vcard = iq.child("vCard", kVcard)) on_vcard(e.from.bare(), *vcard);
       return HookResult::pass;
     });
     service_->on_changed([this](const Jid& service, const std::string& node) {
       if (node == kBookmarks) asio::co_spawn(strand_, write_legacy_bookmarks(service), asio::detached);
+      if (node == kAvatarMetadata) asio::co_spawn(strand_, write_vcard_photo(service), asio::detached);
     });
     ctx.on_session_closed(0, [this](xmppd::SessionEvent& e) {
       caps_.forget(e.jid.str());
@@ -131,16 +141,74 @@ class PepModule final : public xmppd::Module {
 
   // An old client stores XEP-0048 bookmarks in private storage (the private module answers
   // it): the PEP node follows.
-  void on_private_bookmarks(const xmppd::StanzaEvent& e) {
-    const Element& iq = e.stanza;
-    if (iq.name() != "iq" || iq.attr_or("type") != "set" || e.to != e.from.bare()) return;
-    const Element* query = iq.child("query", kPrivate);
-    const Element* storage = query ? query->child("storage", kLegacyBookmarks) : nullptr;
-    if (!storage) return;
-    std::vector<Item> items = items_of_legacy(*storage);
-    for (Item& item : items) item.publisher = e.from.bare_str();
-    asio::co_spawn(strand_, service_->replace_items(e.from.bare(), kBookmarks, std::move(items), bookmarks_node_config()),
+  void on_legacy_bookmarks(const Jid& account, const Element& storage) {
+    std::vector<Item> items = items_of_legacy(storage);
+    for (Item& item : items) item.publisher = account.bare_str();
+    asio::co_spawn(strand_, service_->replace_items(account, kBookmarks, std::move(items), bookmarks_node_config()),
                    asio::detached);
+  }
+
+  // A client sets its vCard (the vcard module answers it): its photo becomes the PEP avatar.
+  void on_vcard(const Jid& account, const Element& vcard) {
+    asio::co_spawn(strand_, publish_vcard_avatar(account, avatar_items_of_vcard(vcard)), asio::detached);
+  }
+
+  asio::awaitable<void> publish_vcard_avatar(Jid account, AvatarItems items) {
+    NodeConfig config = avatar_node_config();
+    if (items.data) {  // XEP-0084 §4.3: the data before the metadata that names it
+      items.data->publisher = account.bare_str();
+      std::vector<Item> data{*items.data};
+      std::string node = kAvatarData;
+      co_await service_->replace_items(account, node, std::move(data), config);
+    }
+    items.metadata.publisher = account.bare_str();
+    std::vector<Item> metadata{items.metadata};
+    std::string node = kAvatarMetadata;
+    co_await service_->replace_items(account, node, std::move(metadata), config);
+  }
+
+  // A client published new avatar metadata: the vCard photo follows, through the vcard
+  // module (as the account's own request), which then announces its hash in presence.
+  asio::awaitable<void> write_vcard_photo(Jid account) {
+    struct Avatar {
+      bool disabled = false;
+      std::optional<Image> image;
+    };
+    auto work = [service = service_.get(), account = account.bare_str()](xmppd::storage::Storage&) {
+      Avatar out;
+      PubsubStore& store = service->store();
+      std::vector<Item> metadata = store.items(account, kAvatarMetadata, 1, {});
+      if (metadata.empty()) return out;
+      out.disabled = avatar_disabled(metadata.back());
+      auto meta = Element::parse(metadata.back().payload, "");
+      const Element* info = meta ? meta->child("info", kAvatarMetadata) : nullptr;
+      std::vector<Item> data;
+      if (info) data = store.items(account, kAvatarData, 0, {std::string(info->attr_or("id"))});
+      out.image = image_of(metadata.back(), data.empty() ? std::nullopt : std::optional<Item>(data.back()));
+      return out;
+    };
+    Avatar avatar = co_await ctx_->storage().run(work);
+    if (!avatar.disabled && !avatar.image) co_return;  // nothing a vCard can hold
+    Element get("iq", xmppd::ns::kClient);
+    get.set_attr("type", "get");
+    get.set_attr("from", account.bare_str());
+    get.set_attr("to", account.bare_str());
+    get.add_child("vCard", kVcard);
+    ctx_->send_iq(std::move(get), [this, account, image = avatar.image](const Element& reply) {
+      const Element* current = reply.child("vCard", kVcard);
+      if (reply.attr_or("type") != "result") return;
+      Element vcard = current ? *current : Element("vCard", kVcard);
+      if (vcard::photo_hash(vcard) == (image ? image->hash : std::string())) return;  // already so
+      Element set("iq", xmppd::ns::kClient);
+      set.set_attr("type", "set");
+      set.set_attr("from", account.bare_str());
+      set.set_attr("to", account.bare_str());
+      set.add_child(vcard_with_photo(std::move(vcard), image));
+      ctx_->send_iq(std::move(set), [account, hash = image ? image->hash : "none"](const Element& done) {
+        if (done.attr_or("type") == "result") xmppd::log::debug("pep: the vCard photo of ", account.bare_str(), " is now ", hash);
+        else xmppd::log::info("pep: the vCard photo of ", account.bare_str(), " was not updated");
+      });
+    });
   }
 
   // A client changed the PEP bookmarks: private storage follows, for old clients.

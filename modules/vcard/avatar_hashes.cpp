@@ -10,9 +10,7 @@ namespace {
 
 constexpr const char* kVcard = "vcard-temp";
 
-std::optional<std::string> base64_decode(std::string text) {
-  // BINVAL is usually folded over many lines.
-  std::erase_if(text, [](unsigned char c) { return std::isspace(c); });
+std::optional<std::string> base64_decode(const std::string& text) {
   if (text.empty() || text.size() % 4 != 0) return std::nullopt;
   std::string out(text.size() / 4 * 3, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -25,21 +23,31 @@ std::optional<std::string> base64_decode(std::string text) {
 
 }  // namespace
 
-std::string photo_hash(const xmppd::Element& vcard) {
+std::optional<Photo> photo_of(const xmppd::Element& vcard) {
   const xmppd::Element* photo = vcard.child("PHOTO", kVcard);
-  if (!photo) return {};
-  auto bytes = base64_decode(photo->child_text("BINVAL", kVcard));
-  if (!bytes) return {};
+  if (!photo) return std::nullopt;
+  Photo out;
+  out.type = photo->child_text("TYPE", kVcard);
+  out.base64 = photo->child_text("BINVAL", kVcard);
+  // BINVAL is usually folded over many lines.
+  std::erase_if(out.base64, [](unsigned char c) { return std::isspace(c); });
+  auto bytes = base64_decode(out.base64);
+  if (!bytes) return std::nullopt;
+  out.bytes = bytes->size();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(bytes->data(), bytes->size(), digest, &len, EVP_sha1(), nullptr);
   static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
   for (unsigned int i = 0; i < len; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
+    out.hash += hex[digest[i] >> 4];
+    out.hash += hex[digest[i] & 15];
   }
   return out;
+}
+
+std::string photo_hash(const xmppd::Element& vcard) {
+  auto photo = photo_of(vcard);
+  return photo ? photo->hash : std::string();
 }
 
 void AvatarHashes::set(const std::string& bare_jid, std::string hash) {

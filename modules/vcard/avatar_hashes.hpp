@@ -11,6 +11,15 @@
 
 namespace vcard {
 
+// A vCard's PHOTO as the image it holds (XEP-0153 and XEP-0084 both name it by hash).
+struct Photo {
+  std::string type;    // media type, as TYPE says (may be empty)
+  std::string base64;  // BINVAL without whitespace
+  std::string hash;    // lowercase hex SHA-1 of the decoded bytes
+  std::size_t bytes = 0;
+};
+// nullopt when the vCard has no photo, or its BINVAL is not base64.
+std::optional<Photo> photo_of(const xmppd::Element& vcard);
 // Lowercase hex SHA-1 of the decoded PHOTO/BINVAL; "" when the vCard has no photo.
 std::string photo_hash(const xmppd::Element& vcard);
 

@@ -42,8 +42,8 @@ class PepTestCase(SubscriptionTestCase):
         for user in (ALICE, BOB, CAROL):
             self.server.add_user(*user)
 
-    async def pep_login(self, account, resource, interests=()):
-        client = await self.login(account, resource, plugins=PLUGINS)
+    async def pep_login(self, account, resource, interests=(), plugins=PLUGINS):
+        client = await self.login(account, resource, plugins=plugins)
         client.events = asyncio.Queue()
         client.register_handler(Callback(
             "pep events", MatchXPath(f"{{jabber:client}}message/{{{EVENT}}}event"),
