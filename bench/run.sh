@@ -14,9 +14,16 @@
 #   PRES_USERS [202]  PRES_CONTACTS [100] (presence broadcast to rosters; seeded in-band the first time)
 #   RESUME_N [10000] (stream management: sessions whose connections drop, then all resume at once)
 #   BOSH_N [10000] BOSH_SECS [20] (bosh-idle: BOSH sessions each holding a request, server CPU sampled)
+#   PEP_CONTACTS [1000] PEP_WINDOW [16] PEP_SECS [10] (pep-fanout: bench<PEP_CONTACTS> publishes to one PEP
+#              node, PEP_WINDOW publishes outstanding, to its mutual contacts bench0.., all online with +notify
+#              caps; accounts beyond ACCOUNTS are created and cached the first time)
+#   PEP_LOGIN ["100x5"] (pep-login: CONTACTSxNODES, on the last ACCOUNTS: one account with CONTACTS mutual contacts
+#              online, each with NODES PEP nodes)  PEP_LOGINS [200] (timed logins with the nodes published, and
+#              as many with them deleted). Both leave their subscriptions in the rosters: run them late.
 #   SCENARIOS ["idle idle-tls idle-sm idle-ws login storm throughput throughput-sm throughput-mam throughput-ws
-#              latency muc offline presence resume bosh-idle calibrate"] (throughput-mam: the first TP_CONFIGS run with
-#              the archive on; -ws: over WebSocket, RFC 7395, through the HTTP listener)
+#              latency muc offline presence resume bosh-idle pep-fanout pep-login calibrate"] (throughput-mam: the
+#              first TP_CONFIGS run with the archive on; -ws: over WebSocket, RFC 7395, through the HTTP listener;
+#              pep-*: with the pep module on)
 #   SERVER_CPU [0]  GEN_CPU [1]
 #   (calibrate: throughput and latency at the highest LAT_RATES against bench/fakexmppd, a trivial
 #   mirror server, to show what the generator itself can do on this machine)
@@ -53,6 +60,7 @@ if [ $quick = 1 ]; then  # a smoke run of a few seconds (CI)
   : "${ACCOUNTS:=40}" "${LOGIN_N:=40}" "${IDLE_N:=40}" "${IDLE_TLS_N:=20}" "${TP_CONFIGS:=10x16}" "${TP_SECS:=1}"
   : "${LAT_PAIRS:=10}" "${LAT_RATES:=500}" "${LAT_SECS:=1}" "${STORM_N:=40}" "${MUC_N:=20}" "${MUC_SECS:=1}"
   : "${OFFLINE:=10x10}" "${PRES_USERS:=22}" "${PRES_CONTACTS:=10}" "${RESUME_N:=20}" "${BOSH_N:=20}" "${BOSH_SECS:=2}"
+  : "${PEP_CONTACTS:=20}" "${PEP_SECS:=1}" "${PEP_LOGIN:=10x5}" "${PEP_LOGINS:=20}"
 fi
 ACCOUNTS=${ACCOUNTS:-1000} LOGIN_N=${LOGIN_N:-2000} IDLE_N=${IDLE_N:-5000} IDLE_TLS_N=${IDLE_TLS_N:-2000}
 TP_CONFIGS=${TP_CONFIGS:-"200x16 20x64"} TP_SECS=${TP_SECS:-10}
@@ -62,8 +70,10 @@ OFFLINE=${OFFLINE:-100x100}
 PRES_USERS=${PRES_USERS:-202} PRES_CONTACTS=${PRES_CONTACTS:-100}
 RESUME_N=${RESUME_N:-10000}
 BOSH_N=${BOSH_N:-10000} BOSH_SECS=${BOSH_SECS:-20}
+PEP_CONTACTS=${PEP_CONTACTS:-1000} PEP_WINDOW=${PEP_WINDOW:-16} PEP_SECS=${PEP_SECS:-10}
+PEP_LOGIN=${PEP_LOGIN:-100x5} PEP_LOGINS=${PEP_LOGINS:-200}
 SCENARIOS=${SCENARIOS:-"idle idle-tls idle-sm idle-ws login storm throughput throughput-sm throughput-mam throughput-ws
-                         latency muc offline presence resume bosh-idle calibrate"}
+                         latency muc offline presence resume bosh-idle pep-fanout pep-login calibrate"}
 SERVER_CPU=${SERVER_CPU:-0} GEN_CPU=${GEN_CPU:-1}
 cache_root=${XMPPBENCH_CACHE:-/tmp/xmppbench-cache}
 for p in ${TP_CONFIGS//x*([0-9])/} $LAT_PAIRS; do
@@ -71,8 +81,13 @@ for p in ${TP_CONFIGS//x*([0-9])/} $LAT_PAIRS; do
     echo "run.sh: ACCOUNTS ($ACCOUNTS) must be at least twice the number of pairs ($p)" >&2; exit 2
   fi
 done
-for n in $MUC_N $PRES_USERS $((${OFFLINE%x*} + 10)); do
+for n in $MUC_N $PRES_USERS $((${OFFLINE%x*} + 10)) $((${PEP_LOGIN%x*} + 1)); do
   [ "$n" -le "$ACCOUNTS" ] || { echo "run.sh: ACCOUNTS ($ACCOUNTS) is below a scenario's $n users" >&2; exit 2; }
+done
+# pep-fanout's contacts and publisher are bench0..bench<PEP_CONTACTS>: possibly more than ACCOUNTS.
+all_accounts=$ACCOUNTS
+for s in $SCENARIOS; do
+  if [ "$s" = pep-fanout ] && [ $((PEP_CONTACTS + 1)) -gt "$all_accounts" ]; then all_accounts=$((PEP_CONTACTS + 1)); fi
 done
 
 tmp=$(mktemp -d /tmp/xmppbench.XXXXXX)
@@ -126,11 +141,12 @@ modules = ["roster", "presence", "offline", "disco", "ping", "muc"]
 max_messages = 100000
 EOF
 
-# The same server with the message archive on (throughput-mam).
-cfg_mam=$tmp/xmppd-mam.toml
-sed 's/^modules = \["roster", "presence", "offline", "disco", "ping", "muc"\]$/modules = ["roster", "presence", "offline", "disco", "ping", "muc", "mam"]/' \
-  "$cfg" > "$cfg_mam"
-grep -q '"mam"' "$cfg_mam" || { echo "run.sh: could not enable mam in $cfg_mam" >&2; exit 1; }
+# The same server with one more module: the message archive (throughput-mam), PEP (pep-*).
+for m in mam pep; do
+  sed "s/^modules = \[\"roster\", \"presence\", \"offline\", \"disco\", \"ping\", \"muc\"\]$/modules = [\"roster\", \"presence\", \"offline\", \"disco\", \"ping\", \"muc\", \"$m\"]/" \
+    "$cfg" > "$tmp/xmppd-$m.toml"
+  grep -q "\"$m\"" "$tmp/xmppd-$m.toml" || { echo "run.sh: could not enable $m in $tmp/xmppd-$m.toml" >&2; exit 1; }
+done
 
 # Accounts: from the cache, or created now (and cached).
 cache=$cache_root/accounts-$ACCOUNTS
@@ -149,12 +165,20 @@ else
   echo "accounts: created $ACCOUNTS with xmppctl in $(echo "$end - $start" | bc) s" \
        "($(echo "scale=1; $ACCOUNTS / ($end - $start)" | bc)/s)"
 fi
+# Accounts beyond ACCOUNTS (pep-fanout), added to the cached database the first time.
+have=$(cat "$cache/accounts" 2>/dev/null || echo "$ACCOUNTS")
+if [ "$all_accounts" -gt "$have" ]; then
+  seq "$have" $((all_accounts - 1)) | xargs -P2 -I{} "$XMPPCTL" --config "$cfg" adduser "bench{}@localhost" \
+    --password benchpass > "$tmp/adduser.log" 2>&1 || { grep -v "^added" "$tmp/adduser.log" | tail -5 >&2; exit 1; }
+  echo "accounts: created bench$have..bench$((all_accounts - 1)) with xmppctl"
+  rm -f "$cache/complete"  # the cache is saved again below
+fi
 
-start_server() {  # $1: log name; $2: "fake" for the calibration server, "mam" for the archive on
+start_server() {  # $1: log name; $2: "fake" for the calibration server, "mam" or "pep" for that module on
   if [ "${2:-}" = fake ]; then
     taskset -c "$SERVER_CPU" "$FAKEXMPPD" --port "$port" --seconds 300 > "$tmp/server-$1.log" 2>&1 &
   else
-    taskset -c "$SERVER_CPU" "$XMPPD" --config "$([ "${2:-}" = mam ] && echo "$cfg_mam" || echo "$cfg")" \
+    taskset -c "$SERVER_CPU" "$XMPPD" --config "$([ -n "${2:-}" ] && echo "$tmp/xmppd-$2.toml" || echo "$cfg")" \
       > "$tmp/server-$1.log" 2>&1 &
   fi
   server_pid=$!
@@ -179,20 +203,21 @@ bench() {  # runs the generator on its core against the running server; prints t
 # The generator caches the PBKDF2 result per account; fill that cache before measuring.
 keys=$tmp/scram-keys
 start_server prime
-if [ ! -f "$tmp/scram-keys" ] || [ "$(wc -l < "$tmp/scram-keys")" -lt "$ACCOUNTS" ]; then
-  bench --scenario prime --clients "$ACCOUNTS" --concurrency 50 > /dev/null
+if [ ! -f "$tmp/scram-keys" ] || [ "$(wc -l < "$tmp/scram-keys")" -lt "$all_accounts" ]; then
+  bench --scenario prime --clients "$all_accounts" --accounts "$all_accounts" --concurrency 50 > /dev/null
 fi
 stop_server
 if [ ! -f "$cache/complete" ]; then
   mkdir -p "$cache" && rm -rf "$cache/data" && cp -a "$tmp/data" "$cache/data"
   cp "$tmp/scram-keys" "$cache/scram-keys" 2>/dev/null || true
+  [ "$all_accounts" -gt "$ACCOUNTS" ] && echo "$all_accounts" > "$cache/accounts"
   touch "$cache/complete"
 fi
 
 results=()
 run() {  # $1: row name; rest: generator arguments. Each scenario gets a fresh server.
   local name=$1; shift
-  start_server "$name" "$([[ $name == calib* ]] && echo fake; [[ $name == *-mam-* ]] && echo mam)"
+  start_server "$name" "$([[ $name == calib* ]] && echo fake; [[ $name == *-mam-* ]] && echo mam; [[ $name == pep-* ]] && echo pep)"
   sleep 0.5
   local line
   line=$(bench --label "$name" "$@")
@@ -214,6 +239,12 @@ for s in $SCENARIOS; do
          done ;;
     offline) run "offline-$OFFLINE" --scenario offline --clients "${OFFLINE%x*}" --messages "${OFFLINE#*x}" --senders 10 ;;
     presence) run "presence-$PRES_USERS" --scenario presence --clients "$PRES_USERS" --contacts "$PRES_CONTACTS" ;;
+    pep-fanout) run "pep-fanout-$PEP_CONTACTS" --scenario pep-fanout --contacts "$PEP_CONTACTS" --window "$PEP_WINDOW" \
+                  --duration "$PEP_SECS" ;;
+    pep-login)  # the last accounts, away from the presence scenario's groups
+      c=${PEP_LOGIN%x*}
+      run "pep-login-$PEP_LOGIN" --scenario pep-login --contacts "$c" --nodes "${PEP_LOGIN#*x}" --logins "$PEP_LOGINS" \
+        --first-account $((ACCOUNTS - c - 1)) ;;
     throughput) for t in $TP_CONFIGS; do
                   run "throughput-$t" --scenario throughput --pairs "${t%x*}" --window "${t#*x}" --duration "$TP_SECS"
                 done ;;
@@ -281,6 +312,10 @@ for line in "${results[@]}"; do
              det="$(get stored) stored (accepted $(get accepted_per_s)/s), lost $(get lost)" ;;
     presence) fig="$(get deliveries_per_s) presences/s ($(get per_server_cpu_s))"
               det="$(get users) users x $(get contacts) contacts, seeding $(get seed_s) s, lost $(get lost)" ;;
+    pep-fanout) fig="$(get notifications_per_s) notif/s ($(get per_server_cpu_s))"
+                det="$(get contacts) contacts, $(get publishes_per_s) publishes/s, window $(get window), lost $(get lost)" ;;
+    pep-login) fig="login x$(get mean_ratio) with last items"
+               det="mean $(get nopep_mean_ms) -> $(get pep_mean_ms) ms, p99 $(get nopep_p99_ms) -> $(get pep_p99_ms) ms" ;;
     bosh-idle) fig="$(get idle_server_cpu_pct) % CPU idle"
                det="$(get sessions) sessions held, wait $(get wait) s, $(get kb_per_session) KB/session" ;;
     resume) fig="$(get resumptions_per_s) resumptions/s ($(get per_server_cpu_s))"

@@ -6,7 +6,8 @@
 // message handler only looks at the <body>. See docs/performance.md.
 //
 // Scenarios: login, idle, throughput, latency, muc (fan-out in one room), offline (store, then
-// flush at login), presence (broadcast to rosters), plus prime (log every account in once to
+// flush at login), presence (broadcast to rosters), pep-fanout (one account's PEP items to its
+// contacts), pep-login (last PEP items at login), plus prime (log every account in once to
 // fill the SCRAM key cache) and register (create the accounts in-band, XEP-0077). Every loop
 // is bounded by a count or by the global deadline, which closes every socket and so ends every
 // coroutine.
@@ -15,6 +16,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -31,6 +33,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "scram_client.hpp"
@@ -88,14 +91,18 @@ struct Options {
   std::string room;        // muc: room JID (default bench@conference.<domain>)
   int senders = 1;         // muc: occupants posting; offline: online senders
   int messages = 50;       // offline: messages stored per receiver
-  int contacts = 100;      // presence: roster size (users form groups of contacts + 1)
+  int contacts = 100;      // presence: roster size (users form groups of contacts + 1); pep-*: the hub's contacts
   int rounds = 5;          // presence: presence changes per user
+  int nodes = 5;           // pep-login: PEP nodes each contact publishes to
+  int logins = 200;        // pep-login: timed logins with the items, and as many without
+  int first_account = 0;   // pep-*: the contacts are prefix<first_account>.., the hub the account after them
 };
 
 [[noreturn]] void usage(const char* msg = nullptr) {
   if (msg) std::cerr << "xmppbench: " << msg << "\n";
   std::cerr <<
-      "usage: xmppbench --scenario login|idle|throughput|latency|muc|offline|presence|resume|prime|register [options]\n"
+      "usage: xmppbench --scenario login|idle|throughput|latency|muc|offline|presence|resume|pep-fanout|pep-login|\n"
+      "                  prime|register [options]\n"
       "  --host A (127.0.0.1; loopback only)  --port P (5222)  --domain D (localhost)\n"
       "  --user-prefix S (bench)  --password P (benchpass)  --accounts N (default: one per connection)\n"
       "  --clients N (1000)  --concurrency C (100 logins in flight)  --sources S (16: 127.0.0.2..)\n"
@@ -109,7 +116,13 @@ struct Options {
       "  muc: --clients N occupants  --senders S (1)  --window K  --room JID (bench@conference.<domain>)\n"
       "  offline: --clients R receivers  --senders S (1)  --messages M per receiver (50); accounts R.. send\n"
       "  presence: --clients N  --contacts C (100; groups of C+1 mutual contacts)  --rounds K (5)\n"
-      "  resume: --clients N sessions (with --sm) drop their connections, get a message each, resume\n";
+      "  resume: --clients N sessions (with --sm) drop their connections, get a message each, resume\n"
+      "  pep-fanout: the hub publishes to one PEP node, keeping --window K publishes outstanding, to its\n"
+      "    --contacts C (100) mutual contacts, all online with +notify caps\n"
+      "  pep-login: the hub logs in and out --logins L (200) times, until the presence of its --contacts C (100)\n"
+      "    (online) and the last item of each one's --nodes M (5) PEP nodes arrived; as many times with the\n"
+      "    nodes deleted, until the presences arrived\n"
+      "  pep-*: contacts are accounts <prefix>N..N+C-1, the hub N+C (--first-account N, 0)  --payload BYTES\n";
   std::exit(2);
 }
 
@@ -159,11 +172,14 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--messages") o.messages = static_cast<int>(num());
     else if (a == "--contacts") o.contacts = static_cast<int>(num());
     else if (a == "--rounds") o.rounds = static_cast<int>(num());
+    else if (a == "--nodes") o.nodes = static_cast<int>(num());
+    else if (a == "--logins") o.logins = static_cast<int>(num());
+    else if (a == "--first-account") o.first_account = static_cast<int>(num());
     else if (a == "-h" || a == "--help") usage();
     else usage(("unknown option " + std::string(a)).c_str());
   }
-  static const char* scenarios[] = {"login", "idle",     "throughput", "latency", "muc", "resume",
-                                    "offline", "presence", "prime",      "register"};
+  static const char* scenarios[] = {"login",    "idle",       "throughput", "latency", "muc",     "resume",
+                                    "offline",  "presence",   "pep-fanout", "pep-login", "prime", "register"};
   if (std::find_if(std::begin(scenarios), std::end(scenarios), [&](const char* s) { return o.scenario == s; }) ==
       std::end(scenarios))
     usage("unknown scenario");
@@ -184,6 +200,9 @@ Options parse_args(int argc, char** argv) {
   if (o.messages < 1 || o.messages > 100'000) usage("--messages out of range");
   if (o.contacts < 1 || o.contacts > 10'000) usage("--contacts out of range");
   if (o.rounds < 1 || o.rounds > 10'000) usage("--rounds out of range");
+  if (o.nodes < 1 || o.nodes > 100) usage("--nodes out of range");
+  if (o.logins < 1 || o.logins > 100'000) usage("--logins out of range");
+  if (o.first_account < 0 || o.first_account > 10'000'000) usage("--first-account out of range");
   if (o.room.empty()) o.room = "bench@conference." + o.domain;
   if (o.websocket && o.tls) usage("--websocket is plain ws:// (no --tls)");
   if (o.scenario == "muc" && o.senders > o.clients) usage("--senders must not exceed --clients");
@@ -247,6 +266,40 @@ std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
 
+// Entity capabilities (XEP-0115) for PEP -------------------------------------------------------
+
+// A PEP server notifies a resource of a node only if its presence announced caps whose
+// features include "<node>+notify". It asks one resource per 'ver' what the caps mean
+// (disco#info) and believes the answer only if it hashes to that 'ver' (§5.1), so every
+// subscriber answers that query, with one identity (client/pc) and these features.
+struct Caps {
+  std::string ver;       // base64 of the SHA-1 of "client/pc//<" and each sorted feature + "<"
+  std::string query;     // the disco#info answer's children, which hash to `ver`
+  std::string presence;  // the initial presence announcing them
+};
+
+constexpr std::string_view kCapsNode = "urn:xmpp:bench";
+
+Caps make_caps(std::vector<std::string> features) {
+  features.push_back("http://jabber.org/protocol/caps");
+  features.push_back("http://jabber.org/protocol/disco#info");
+  std::sort(features.begin(), features.end());
+  Caps caps;
+  std::string s = "client/pc//<";
+  caps.query = "<identity category='client' type='pc'/>";
+  for (const auto& f : features) {
+    s.append(f).append("<");
+    caps.query.append("<feature var='").append(f).append("'/>");
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), digest, &len, EVP_sha1(), nullptr);
+  caps.ver = bench::base64_encode(std::string_view(reinterpret_cast<const char*>(digest), len));
+  caps.presence = "<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='" + std::string(kCapsNode) +
+                  "' ver='" + caps.ver + "'/></presence>";
+  return caps;
+}
+
 // Connection ---------------------------------------------------------------------------------
 
 struct Conn {
@@ -266,6 +319,8 @@ struct Conn {
   // Scenario state.
   bool joined = false;    // muc: our own occupant presence (status 110) arrived
   int roster_both = -1;   // presence: roster items with subscription 'both' (-1: no answer yet)
+  const Caps* caps = nullptr;  // pep-*: announced in the initial presence
+  std::uint64_t events = 0;    // pep-*: PEP notifications received
   // Stream management (--sm): stanzas handled, and sent since our last <r/>.
   std::uint32_t sm_handled = 0;
   int sm_unrequested = 0;
@@ -703,7 +758,7 @@ class Bench {
       send_now(c, "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
       c.sm_id = std::string(attr(co_await expect(c, "<enabled"), "id"));
     }
-    send_now(c, "<presence/>");
+    send_now(c, c.caps ? std::string_view(c.caps->presence) : std::string_view("<presence/>"));
   }
 
   // One connection: login, then read and dispatch until the socket closes.
@@ -746,6 +801,7 @@ class Bench {
     }
     if (c.ready && !aborting_ && !closing_) ++dropped_;
     close(c);
+    notify();  // a logout waits for the server to close the stream
   }
 
   // Starts sessions [first, first + count) with at most `concurrency` logins in flight.
@@ -856,6 +912,8 @@ class Bench {
       case 'o': return on_offline(c, el);
       case 'p': return on_presence(c, el);
       case 'r': return on_resumed_message(c, el);
+      case 'f':
+      case 'g': return on_pep(c, el);
     }
   }
 
@@ -1279,6 +1337,382 @@ class Bench {
     if (lost > 0) exit_code_ = 1;
   }
 
+  // PEP (XEP-0163) -----------------------------------------------------------------------------
+
+  // Both PEP scenarios use a star: conns_[0], the hub, and its contacts conns_[1..n), on
+  // accounts prefix<first_account + C> and prefix<first_account + i - 1>. The hub is the last
+  // account so that, from account 0, it is one no other scenario logs in: it is left in every
+  // contact's roster, where it must not receive what those scenarios count.
+  static constexpr std::string_view kFanoutNode = "urn:xmpp:bench:fanout";
+  static constexpr std::string_view kLoginNode = "urn:xmpp:bench:login:";  // + 0 .. nodes-1
+
+  void setup_pep_conns() {
+    const int n = static_cast<int>(conns_.size());
+    std::vector<std::string> features;
+    if (scenario_ == 'f') {
+      features.push_back(std::string(kFanoutNode) + "+notify");
+    } else {
+      for (int k = 0; k < opt_.nodes; ++k) features.push_back(std::string(kLoginNode) + std::to_string(k) + "+notify");
+    }
+    pep_caps_ = make_caps(std::move(features));
+    for (int i = 0; i < n; ++i) {
+      Conn& c = *conns_[static_cast<size_t>(i)];
+      c.user = opt_.user_prefix + std::to_string(opt_.first_account + (i == 0 ? n - 1 : i - 1));
+      // pep-fanout: the contacts subscribe (the publisher does not, so it gets no copies);
+      // pep-login: the hub subscribes to its contacts' nodes.
+      if ((scenario_ == 'f') == (i > 0)) c.caps = &pep_caps_;
+      if (i > 0) contact_index_[bare_jid(c)] = i;
+    }
+  }
+
+  // disco#info about our caps, asked by the server (from the host) to learn what they mean.
+  void answer_caps(Conn& c, std::string_view el) {
+    const auto q = el.find("<query");
+    const std::string_view node = q == std::string_view::npos ? std::string_view() : attr(el.substr(q), "node");
+    std::string reply = "<iq type='result' id='" + std::string(attr(el, "id")) + "' to='" + std::string(attr(el, "from")) +
+                        "'><query xmlns='http://jabber.org/protocol/disco#info'";
+    if (!node.empty()) reply.append(" node='").append(node).append("'");
+    queue(c, reply.append(">").append(pep_caps_.query).append("</query></iq>"));
+  }
+
+  void on_pep(Conn& c, std::string_view el) {
+    if (el.starts_with("<message")) {
+      if (el.find("pubsub#event") == std::string_view::npos) return;
+      ++c.events;
+      if (scenario_ == 'f') {
+        ++received_;
+        if (sending_ && (received_ & 15) == 0) {  // one delivery in 16 is enough for percentiles
+          const auto end = el.find("</entry>");
+          const auto start = end == std::string_view::npos ? end : el.rfind('>', end);
+          std::int64_t ts = 0;
+          if (start != std::string_view::npos && std::from_chars(el.data() + start + 1, el.data() + end, ts).ec == std::errc() &&
+              ts >= measure_from_ns_ && ts < measure_to_ns_)
+            latencies_.push_back(now_ns() - ts);
+        }
+      } else if (&c == timed_) {
+        on_last_item(el);
+      }
+      return;
+    }
+    if (el.starts_with("<presence")) {
+      const auto type = attr(el, "type");
+      const auto from = attr(el, "from");
+      if (type == "subscribe") {  // approve every request: the seeding
+        queue(c, "<presence type='subscribed' to='" + std::string(bare(from)) + "'/>");
+      } else if (type == "subscribed") {
+        ++subscribed_;
+      } else if (type.empty()) {
+        ++presences_;
+        if (&c == timed_) {
+          auto it = contact_index_.find(std::string(bare(from)));
+          if (it != contact_index_.end()) timed_saw(static_cast<size_t>(it->second - 1));
+        }
+      }
+      return;
+    }
+    if (!el.starts_with("<iq")) return;
+    const auto type = attr(el, "type");
+    const auto id = attr(el, "id");
+    if (type == "get") {
+      if (el.find("disco#info") != std::string_view::npos) answer_caps(c, el);
+    } else if (id == "roster1") {
+      if (&c == conns_[0].get()) on_hub_roster(el);
+    } else if (id.starts_with("pub") || id.starts_with("del")) {
+      ++pep_answers_;
+      if (id.starts_with("pub") && type != "result" && publish_errors_++ < 3)
+        std::cerr << "xmppbench: publish refused: " << std::string(el.substr(0, 400)) << "\n";
+      if (scenario_ == 'f' && id.starts_with("pub")) {
+        --publishing_;
+        if (type == "result") ++published_;
+        if (sending_) queue_publish(c);
+      }
+      notify();
+    }
+  }
+
+  // The hub's roster: the subscription of each contact's item.
+  void on_hub_roster(std::string_view el) {
+    hub_subscription_.assign(conns_.size(), "none");
+    for (size_t at = 0; (at = el.find("<item ", at)) != std::string_view::npos; ++at) {
+      const std::string_view item = el.substr(at);
+      auto it = contact_index_.find(std::string(attr(item, "jid")));
+      if (it != contact_index_.end()) hub_subscription_[static_cast<size_t>(it->second)] = std::string(attr(item, "subscription"));
+    }
+    ++rosters_;
+    notify();
+  }
+
+  awaitable<bool> ask_hub_roster(Clock::time_point limit) {
+    const size_t before = rosters_;
+    queue(*conns_[0], "<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>");
+    flush_dirty();
+    auto answered = [this, before] { return rosters_ > before; };
+    co_return co_await wait_until(answered, std::min(limit, Clock::now() + 120s));
+  }
+
+  // Mutual subscriptions ('both') between the hub and every contact, set up in-band the first
+  // time and kept by the server: only what the hub's roster lacks is asked for, and everyone
+  // approves every request. False (and the error reported) if they could not be set up.
+  awaitable<bool> seed_star(Clock::time_point limit, double& seed_s) {
+    const auto t0 = Clock::now();
+    const size_t n = conns_.size();
+    if (!co_await ask_hub_roster(limit)) {
+      result(" error=no_roster");
+      co_return false;
+    }
+    Conn& hub = *conns_[0];
+    std::uint64_t requests = 0;
+    for (size_t j = 1; j < n; ++j) {
+      const std::string& sub = hub_subscription_[j];
+      if (sub != "to" && sub != "both") {  // the hub wants the contact's presence
+        queue(hub, "<presence type='subscribe' to='" + bare_jid(*conns_[j]) + "'/>");
+        ++requests;
+      }
+      if (sub != "from" && sub != "both") {  // and the contact the hub's
+        queue(*conns_[j], "<presence type='subscribe' to='" + bare_jid(hub) + "'/>");
+        ++requests;
+      }
+    }
+    if (requests == 0) co_return true;
+    flush_dirty();
+    // A server that stores every change synchronously may take a while: only a long silence
+    // ends the wait early.
+    co_await wait_quiet(subscribed_, 20s, std::min(limit, Clock::now() + 300s), subscribed_ + requests);
+    seed_s = seconds(Clock::now() - t0);
+    const bool asked = co_await ask_hub_roster(limit);
+    const auto both = static_cast<size_t>(std::count(hub_subscription_.begin() + 1, hub_subscription_.end(), "both"));
+    if (!asked || both < n - 1) {
+      result(" error=rosters_not_seeded both=" + std::to_string(both) + " subscribed=" + std::to_string(subscribed_));
+      co_return false;
+    }
+    co_return true;
+  }
+
+  // The publisher's next item: its payload starts with the send time (ns), for the latency.
+  void queue_publish(Conn& p) {
+    char ts[24];
+    auto* e = std::to_chars(ts, ts + sizeof ts, now_ns()).ptr;
+    const std::string seq = std::to_string(sent_++);
+    std::string& o = p.out;
+    o.append("<iq type='set' id='pub").append(seq).append("'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='")
+        .append(kFanoutNode).append("'><item id='i").append(seq).append("'><entry xmlns='urn:xmpp:bench:0'>")
+        .append(ts, e).append(payload_).append("</entry></item></publish></pubsub></iq>");
+    if (!p.dirty) {
+      p.dirty = true;
+      dirty_.push_back(&p);
+    }
+    ++publishing_;
+  }
+
+  // One publisher (the hub) and its contacts, all online, the contacts with caps asking for
+  // the node. Once a first item reached every contact (the server has learned the caps), the
+  // publisher keeps `window` publishes outstanding (each answer frees a slot): notifications
+  // received by all contacts per second over D s after the warm-up, and publishes per second.
+  awaitable<void> run_pep_fanout(Clock::time_point limit) {
+    const size_t n = conns_.size();
+    payload_.assign(static_cast<size_t>(opt_.payload), 'x');
+    if (ready_ < static_cast<int>(n)) {
+      result(" error=not_all_logged_in");
+      co_return;
+    }
+    double seed_s = 0;
+    if (!co_await seed_star(limit, seed_s)) co_return;
+    co_await wait_quiet(presences_, 500ms, std::min(limit, Clock::now() + 30s));  // subscriptions' presence traffic
+    Conn& publisher = *conns_[0];
+    auto notified = [this, n] {
+      return static_cast<size_t>(std::count_if(conns_.begin() + 1, conns_.begin() + static_cast<std::ptrdiff_t>(n),
+                                               [](const auto& c) { return c->events > 0; }));
+    };
+    auto all_notified = [&] { return notified() == n - 1; };
+    const auto t0 = Clock::now();
+    for (int tries = 0; tries < 20 && !all_notified() && !aborting_; ++tries) {  // until the caps are verified
+      queue_publish(publisher);
+      flush_dirty();
+      co_await wait_until(all_notified, std::min(limit, Clock::now() + 1s));
+    }
+    if (!all_notified()) {
+      result(" error=caps_not_learned notified=" + std::to_string(notified()) + " publish_errors=" +
+             std::to_string(publish_errors_));
+      co_return;
+    }
+    const double caps_s = seconds(Clock::now() - t0);
+    auto settled = [this] { return publishing_ == 0; };
+    co_await wait_until(settled, std::min(limit, Clock::now() + 10s));
+    co_await wait_quiet(received_, 300ms, std::min(limit, Clock::now() + 10s));
+    received_ = published_ = 0;
+    const auto start = Clock::now();
+    const auto measure_from = start + std::chrono::milliseconds(static_cast<long long>(opt_.warmup * 1000));
+    const auto measure_to = measure_from + std::chrono::milliseconds(static_cast<long long>(opt_.duration * 1000));
+    measure_from_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(measure_from.time_since_epoch()).count();
+    measure_to_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(measure_to.time_since_epoch()).count();
+    sending_ = true;
+    for (int k = 0; k < opt_.window; ++k) queue_publish(publisher);
+    flush_dirty();
+    co_await sleep_for(measure_from - Clock::now());
+    const CpuMark a = cpu_mark(opt_.server_pid);
+    const std::uint64_t recv_a = received_, pub_a = published_;
+    co_await sleep_for(measure_to - Clock::now());
+    const CpuMark b = cpu_mark(opt_.server_pid);
+    const std::uint64_t recv_b = received_, pub_b = published_;
+    sending_ = false;
+    auto drained = [this, n] { return publishing_ == 0 && received_ >= published_ * (n - 1); };
+    co_await wait_until(drained, std::min(limit, Clock::now() + 10s));
+    const std::uint64_t expected = published_ * (n - 1);
+    const std::uint64_t lost = expected > received_ ? expected - received_ : 0;
+    const double wall = seconds(b.at - a.at);
+    const double rate = wall > 0 ? double(recv_b - recv_a) / wall : 0;
+    const double publishes = wall > 0 ? double(pub_b - pub_a) / wall : 0;
+    auto p = percentiles(latencies_);
+    std::snprintf(buf_, sizeof buf_,
+                  " contacts=%zu window=%d seed_s=%.1f caps_s=%.2f seconds=%.1f notifications_per_s=%.0f "
+                  "publishes_per_s=%.0f published=%llu received=%llu lost=%llu publish_errors=%llu p50_ms=%.3f "
+                  "p99_ms=%.3f",
+                  n - 1, opt_.window, seed_s, caps_s, wall, rate, publishes, (unsigned long long)published_,
+                  (unsigned long long)received_, (unsigned long long)lost, (unsigned long long)publish_errors_, p.p50,
+                  p.p99);
+    result(buf_ + cpu_fields(cpu_between(a, b), rate));
+    if (lost > 0 || publish_errors_ > 0) exit_code_ = 1;
+  }
+
+  // pep-login: one thing the timed login waits for, seen: contact j's presence at j - 1, the
+  // last item of its node k at contacts + (j - 1) * nodes + k. The last one ends the login.
+  void timed_saw(size_t at) {
+    if (at >= timed_seen_.size() || timed_seen_[at]) return;
+    timed_seen_[at] = 1;
+    if (--timed_awaited_ == 0) {
+      timed_done_ = Clock::now();
+      notify();
+    }
+  }
+
+  void on_last_item(std::string_view el) {
+    auto it = contact_index_.find(std::string(attr(el, "from")));
+    const auto items = el.find("<items");
+    const std::string_view node = items == std::string_view::npos ? std::string_view() : attr(el.substr(items), "node");
+    int k = -1;
+    if (node.starts_with(kLoginNode))
+      std::from_chars(node.data() + kLoginNode.size(), node.data() + node.size(), k);
+    if (it == contact_index_.end() || k < 0 || k >= opt_.nodes || !timed_items_) {
+      ++misdelivered_;  // not one of the items asked for, or one while the nodes are deleted
+      return;
+    }
+    timed_saw(contact_index_.size() + static_cast<size_t>(it->second - 1) * static_cast<size_t>(opt_.nodes) + static_cast<size_t>(k));
+  }
+
+  // Each contact publishes one item to each of its nodes, or deletes them; waits for every answer.
+  awaitable<bool> contacts_nodes(bool publish, Clock::time_point limit) {
+    const std::uint64_t target = pep_answers_ + contact_index_.size() * static_cast<size_t>(opt_.nodes);
+    for (size_t j = 1; j <= contact_index_.size(); ++j) {
+      Conn& c = *conns_[j];
+      for (int k = 0; k < opt_.nodes; ++k) {
+        const std::string node = std::string(kLoginNode) + std::to_string(k), seq = std::to_string(sent_++);
+        if (publish)
+          queue(c, "<iq type='set' id='pub" + seq + "'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='" +
+                       node + "'><item id='last'><entry xmlns='urn:xmpp:bench:0'>" + c.user + " " + node + payload_ +
+                       "</entry></item></publish></pubsub></iq>");
+        else  // item-not-found when there is none: fine
+          queue(c, "<iq type='set' id='del" + seq + "'><pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><delete node='" +
+                       node + "'/></pubsub></iq>");
+      }
+    }
+    flush_dirty();
+    auto answered = [this, target] { return pep_answers_ >= target; };
+    co_return co_await wait_until(answered, std::min(limit, Clock::now() + 60s));
+  }
+
+  // Ends the session cleanly (unavailable presence, stream close) and waits for the server to
+  // close the stream, so that the next login does not overlap it.
+  awaitable<void> logout(Conn& c, Clock::time_point limit) {
+    c.ready = false;  // not counted as dropped
+    queue(c, "<presence type='unavailable'/></stream:stream>");
+    flush_dirty();
+    auto closed = [&c] { return c.dead; };
+    co_await wait_until(closed, std::min(limit, Clock::now() + 5s));
+    close(c);
+  }
+
+  // One login of the hub on a new connection (resource r<idx>), from the connect to its end
+  // point: the presence of every contact and, with the nodes published, the last item of each;
+  // then a logout. Nullopt if the end point was not reached within 10 s.
+  awaitable<std::optional<Clock::duration>> timed_login(bool with_items, Clock::time_point limit) {
+    auto fresh = std::make_unique<Conn>(io_);
+    Conn& hub = *fresh;
+    hub.idx = static_cast<int>(conns_.size());
+    hub.user = conns_[0]->user;
+    hub.caps = &pep_caps_;
+    conns_.push_back(std::move(fresh));
+    const size_t contacts = contact_index_.size();
+    timed_items_ = with_items;
+    timed_seen_.assign(contacts * (1 + static_cast<size_t>(opt_.nodes)), 0);
+    timed_awaited_ = contacts * (with_items ? 1 + static_cast<size_t>(opt_.nodes) : 1);
+    timed_ = &hub;
+    co_await login_range(hub.idx, 1, limit);
+    auto done = [this] { return timed_awaited_ == 0; };
+    const bool ok = hub.ready && co_await wait_until(done, std::min(limit, Clock::now() + 10s));
+    timed_ = nullptr;
+    if (hub.ready) co_await logout(hub, limit);
+    if (!ok) co_return std::nullopt;
+    co_return timed_done_ - hub.login_started;
+  }
+
+  // The hub and its contacts (mutual subscriptions) log in; then, in blocks that alternate
+  // (so that drift on the machine hits both alike), the contacts delete their nodes and the
+  // hub logs in and out L/4 times, then the contacts publish one item to each of their nodes
+  // and the hub logs in and out L/4 times, each login with caps asking for every node.
+  awaitable<void> run_pep_login(Clock::time_point limit) {
+    const size_t n = conns_.size();
+    payload_.assign(static_cast<size_t>(opt_.payload), 'x');
+    if (ready_ < static_cast<int>(n)) {
+      result(" error=not_all_logged_in");
+      co_return;
+    }
+    double seed_s = 0;
+    if (!co_await seed_star(limit, seed_s)) co_return;
+    co_await wait_quiet(presences_, 500ms, std::min(limit, Clock::now() + 30s));
+    co_await logout(*conns_[0], limit);  // its first login had the server learn its caps
+    std::vector<std::int64_t> times[2];  // [0]: nodes deleted; [1]: nodes published
+    double cpu_s[2] = {0, 0};
+    int timeouts = 0;
+    const CpuMark first = cpu_mark(opt_.server_pid);
+    const int blocks = std::min(4, opt_.logins);
+    for (int block = 0; block < blocks && !aborting_; ++block) {
+      for (int with_items = 0; with_items < 2 && !aborting_; ++with_items) {
+        if (!co_await contacts_nodes(with_items == 1, limit)) {
+          result(" error=nodes_not_answered publish_errors=" + std::to_string(publish_errors_));
+          co_return;
+        }
+        if (block == 0) co_await timed_login(with_items == 1, limit);  // unmeasured: the first of its kind
+        const int count = opt_.logins / blocks + (block < opt_.logins % blocks ? 1 : 0);
+        const CpuMark a = cpu_mark(opt_.server_pid);
+        for (int i = 0; i < count && !aborting_; ++i) {
+          auto took = co_await timed_login(with_items == 1, limit);
+          if (took) times[with_items].push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(*took).count());
+          else ++timeouts;
+        }
+        const CpuMark b = cpu_mark(opt_.server_pid);
+        if (a.server && b.server) cpu_s[with_items] += *b.server - *a.server;
+      }
+    }
+    const CpuMark last = cpu_mark(opt_.server_pid);
+    auto mean_ms = [](const std::vector<std::int64_t>& v) {
+      double sum = 0;
+      for (auto t : v) sum += double(t);
+      return v.empty() ? 0 : sum / double(v.size()) / 1e6;
+    };
+    const double mean0 = mean_ms(times[0]), mean1 = mean_ms(times[1]);
+    auto p0 = percentiles(times[0]), p1 = percentiles(times[1]);
+    auto cpu_ms = [&](int k) { return times[k].empty() ? 0 : 1000 * cpu_s[k] / double(times[k].size()); };
+    std::snprintf(buf_, sizeof buf_,
+                  " contacts=%zu nodes=%d logins=%zu+%zu seed_s=%.1f nopep_mean_ms=%.2f nopep_p50_ms=%.2f "
+                  "nopep_p99_ms=%.2f pep_mean_ms=%.2f pep_p50_ms=%.2f pep_p99_ms=%.2f mean_ratio=%.2f p50_ratio=%.2f "
+                  "p99_ratio=%.2f nopep_server_cpu_ms=%.2f pep_server_cpu_ms=%.2f lost=%d misdelivered=%llu",
+                  n - 1, opt_.nodes, times[0].size(), times[1].size(), seed_s, mean0, p0.p50, p0.p99, mean1, p1.p50,
+                  p1.p99, mean0 > 0 ? mean1 / mean0 : 0, p0.p50 > 0 ? p1.p50 / p0.p50 : 0,
+                  p0.p99 > 0 ? p1.p99 / p0.p99 : 0, cpu_ms(0), cpu_ms(1), timeouts, (unsigned long long)misdelivered_);
+    result(buf_ + cpu_fields(cpu_between(first, last)));
+    if (timeouts > 0 || misdelivered_ > 0 || publish_errors_ > 0) exit_code_ = 1;
+  }
+
   // Scenarios ----------------------------------------------------------------------------------
 
   struct CpuUse {
@@ -1318,6 +1752,8 @@ class Bench {
         : s == "muc"                        ? 90 + opt_.warmup + opt_.duration + opt_.clients / 20.0
         : s == "presence"                   ? 400 + opt_.clients / 10.0
         : s == "offline"                    ? 120 + opt_.settle + opt_.clients * opt_.messages / 1000.0
+        : s == "pep-fanout"                 ? 120 + opt_.warmup + opt_.duration + opt_.contacts / 10.0
+        : s == "pep-login"                  ? 120 + opt_.contacts / 10.0 + opt_.logins * opt_.nodes / 50.0
                                             : 60 + opt_.clients / 100.0 + opt_.settle + opt_.hold;
     const auto limit = Clock::now() + std::chrono::milliseconds(
                                           static_cast<long long>(1000 * (opt_.timeout > 0 ? opt_.timeout : auto_timeout)));
@@ -1329,10 +1765,11 @@ class Bench {
       shutdown();
     });
     scenario_ = s == "latency" ? 'l' : s == "throughput" ? 't' : s == "muc" ? 'm' : s == "offline" ? 'o'
-              : s == "presence" ? 'p' : s == "resume" ? 'r' : 's';
+              : s == "presence" ? 'p' : s == "resume" ? 'r' : s == "pep-fanout" ? 'f' : s == "pep-login" ? 'g' : 's';
     const bool messages = scenario_ == 'l' || scenario_ == 't';
     const int n = messages ? 2 * opt_.pairs : scenario_ == 'o' ? opt_.clients + opt_.senders
-                : scenario_ == 'r' ? opt_.clients + 1 : opt_.clients;
+                : scenario_ == 'r' ? opt_.clients + 1 : scenario_ == 'f' || scenario_ == 'g' ? opt_.contacts + 1
+                                   : opt_.clients;
     {
       rlimit rl{};
       getrlimit(RLIMIT_NOFILE, &rl);
@@ -1356,6 +1793,7 @@ class Bench {
       co_return;
     }
     make_conns(n);
+    if (scenario_ == 'f' || scenario_ == 'g') setup_pep_conns();
     const long rss0 = opt_.server_pid ? rss_kb(opt_.server_pid).value_or(-1) : -1;
     const CpuMark m0 = cpu_mark(opt_.server_pid);
     const auto login_time = co_await login_all(limit);
@@ -1386,6 +1824,10 @@ class Bench {
       co_await run_presence(limit);
     } else if (scenario_ == 'r') {
       co_await run_resume(limit, rss0);
+    } else if (scenario_ == 'f') {
+      co_await run_pep_fanout(limit);
+    } else if (scenario_ == 'g') {
+      co_await run_pep_login(limit);
     } else {
       co_await run_messages(limit);
     }
@@ -1510,6 +1952,17 @@ class Bench {
   std::string round_tag_;
   size_t rosters_ = 0;
   std::uint64_t subscribed_ = 0, presences_ = 0, total_presence_ = 0;
+  // pep-fanout, pep-login
+  Caps pep_caps_;
+  std::unordered_map<std::string, int> contact_index_;  // contact's bare JID → its connection
+  std::vector<std::string> hub_subscription_;          // per connection: the hub's roster item's subscription
+  std::uint64_t pep_answers_ = 0, published_ = 0, publish_errors_ = 0;
+  int publishing_ = 0;
+  Conn* timed_ = nullptr;  // pep-login: the hub's login being timed
+  bool timed_items_ = false;
+  std::vector<char> timed_seen_;
+  size_t timed_awaited_ = 0;
+  Clock::time_point timed_done_{};
   std::int64_t measure_from_ns_ = 0, measure_to_ns_ = 0;
 };
 

@@ -206,6 +206,13 @@ class ModuleContext {
   // Where clients reach those routes for this host: "https://<host>:<port>" of the first
   // HTTPS listener, else "http://..." of the first plain one; empty without listeners.
   virtual std::string http_url() const = 0;
+
+  // Delivery -------------------------------------------------------------------------------
+  // Whether this host's user `to` (bare or full) takes stanzas from `from` at all (a
+  // blocklist may say no). send_to_many() and an Audience skip the incoming hooks, so they
+  // ask every filter for each recipient instead. Called on any network thread: keep it quick.
+  using DeliveryFilter = std::function<bool(const Jid& to, const Jid& from)>;
+  virtual void add_delivery_filter(DeliveryFilter filter) = 0;
 };
 
 class Module {

@@ -54,6 +54,9 @@ class BlockingModule final : public xmppd::Module {
       return HookResult::pass;
     });
     ctx.on_incoming(kHookPriority, [this](StanzaEvent& e) { return on_incoming(e); });
+    ctx.add_delivery_filter([this](const Jid& to, const Jid& from) {  // fan-outs skip on_incoming
+      return (to.node() == from.node() && to.domain() == from.domain()) || !cache_.blocks(to, from);
+    });
     ctx.on_outgoing(kHookPriority, [this](StanzaEvent& e) { return on_outgoing(e); });
   }
 

@@ -27,7 +27,7 @@ class BlocklistCache {
   // (higher version) is already cached.
   void update(const Jid& bare, const std::vector<std::string>& jids, std::uint64_t version);
 
-  // Whether `owner` (bare) blocks `other`.
+  // Whether `owner` (its bare JID; a resource is ignored) blocks `other`.
   bool blocks(const Jid& owner, const Jid& other) const;
 
   // XEP-0191 §3.3: pushes go to the resources that asked for the blocklist.

@@ -65,7 +65,7 @@ class PepModule final : public xmppd::Module {
     // on each resource whose caps ask for it.
     auto owner_only = [](const Jid& service, const Jid& requester) { return service == requester.bare(); };
     auto by_caps = [this](const std::string& node, const std::vector<std::string>& readers) {
-      return resources_asking(node, readers);
+      return caps_.wanting(node, readers);
     };
     service_ = std::make_unique<PubsubService>(ctx, std::move(store), NodeConfig{}, owner_only, by_caps);
     reload();
@@ -103,7 +103,7 @@ class PepModule final : public xmppd::Module {
       if (node == kAvatarMetadata) asio::co_spawn(strand_, write_vcard_photo(service), asio::detached);
     });
     ctx.on_session_closed(0, [this](xmppd::SessionEvent& e) {
-      caps_.forget(e.jid.str());
+      caps_.forget(e.jid);
       std::lock_guard lock(mutex_);
       greeted_.erase(e.jid.str());
       return HookResult::pass;
@@ -126,17 +126,6 @@ class PepModule final : public xmppd::Module {
         xmppd::log::error("pep: ", ex.what());
       }
     });
-  }
-
-  // The available resources of `readers` (bare JIDs) that asked for the node (+notify).
-  // Remote contacts wait for server-to-server links.
-  std::vector<Jid> resources_asking(const std::string& node, const std::vector<std::string>& readers) {
-    std::vector<Jid> out;
-    for (const std::string& reader : readers)
-      if (auto jid = Jid::parse(reader); jid && jid->domain() == ctx_->host())
-        for (Jid& full : ctx_->sessions_of(*jid))
-          if (caps_.wants(full.str(), node).value_or(false)) out.push_back(std::move(full));
-    return out;
   }
 
   // An old client stores XEP-0048 bookmarks in private storage (the private module answers
@@ -228,7 +217,7 @@ class PepModule final : public xmppd::Module {
   // the account's own, and those of its contacts whose presence it receives (XEP-0163 §6.2).
   void on_presence(const Jid& full, const Element& presence) {
     if (presence.attr("type")) {
-      caps_.forget(full.str());
+      caps_.forget(full);
       std::lock_guard lock(mutex_);
       greeted_.erase(full.str());
       return;
@@ -236,8 +225,8 @@ class PepModule final : public xmppd::Module {
     const Element* c = presence.child("c", xmppd::caps::kCaps);
     if (!c || c->attr_or("hash") != "sha-1" || c->attr_or("ver").empty()) return;
     std::string ver(c->attr_or("ver"));
-    if (caps_.announce(full.str(), ver)) return ask_caps(full, std::string(c->attr_or("node")), ver);
-    if (caps_.known(full.str())) greet(full, ver);  // its last items now
+    if (caps_.announce(full, ver)) return ask_caps(full, std::string(c->attr_or("node")), ver);
+    if (caps_.known(full)) greet(full, ver);  // its last items now
   }
 
   void ask_caps(const Jid& full, const std::string& node, const std::string& ver) {
@@ -260,8 +249,7 @@ class PepModule final : public xmppd::Module {
       bool verified = features.has_value();
       caps_.learned(ver, std::move(features));
       if (!verified) return;
-      for (const std::string& r : caps_.announcing(ver))
-        if (auto jid = Jid::parse(r)) greet(*jid, ver);
+      for (const Jid& jid : caps_.announcing(ver)) greet(jid, ver);
     });
   }
 
@@ -306,7 +294,7 @@ class PepModule final : public xmppd::Module {
     };
     std::vector<Last> last = co_await ctx_->storage().run(work);
     for (const Last& l : last) {
-      if (!caps_.wants(full.str(), l.node).value_or(false)) continue;
+      if (!caps_.wants(full, l.node).value_or(false)) continue;
       auto service = Jid::parse(l.service);
       if (!service) continue;
       Element event = PubsubService::item_event(*service, l.node, l.item);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 #include <set>
+#include <span>
 
 #include <xmppd/namespaces.hpp>
 #include <xmppd/stanza.hpp>
@@ -83,10 +84,12 @@ std::string node_of(const Element* request) { return request ? std::string(reque
 
 }  // namespace
 
-bool may_read(const NodeConfig& config, const Standing& standing) {
-  if (standing.affiliation == Affiliation::outcast) return false;
-  if (standing.affiliation != Affiliation::none) return true;  // members and up, whatever the model
-  auto any = [&standing](auto allowed) { return std::any_of(standing.contacts.begin(), standing.contacts.end(), allowed); };
+namespace {
+
+bool allowed(const NodeConfig& config, Affiliation affiliation, std::span<const RosterItem> contacts) {
+  if (affiliation == Affiliation::outcast) return false;
+  if (affiliation != Affiliation::none) return true;  // members and up, whatever the model
+  auto any = [&contacts](auto allowed) { return std::any_of(contacts.begin(), contacts.end(), allowed); };
   switch (config.access) {
     case Access::open: return true;
     case Access::presence:
@@ -102,6 +105,12 @@ bool may_read(const NodeConfig& config, const Standing& standing) {
     case Access::whitelist: return false;
   }
   return false;
+}
+
+}  // namespace
+
+bool may_read(const NodeConfig& config, const Standing& standing) {
+  return allowed(config, standing.affiliation, standing.contacts);
 }
 
 Standing standing_of(xmppd::storage::Storage& s, PubsubStore& store, const std::string& service, const std::string& node,
@@ -126,8 +135,8 @@ Element pubsub_error(const Element& iq, std::string_view condition, std::string_
 
 // Everything that decides who hears of a node's events, read once per event.
 struct PubsubService::Readership {
-  std::map<std::string, Affiliation> affiliations;               // bare JID → other than none
-  std::map<std::string, std::vector<RosterItem>> contacts;       // bare JID → owners' roster items
+  std::map<std::string, Affiliation> affiliations;  // bare JID → other than none
+  std::vector<RosterItem> contacts;                 // the owners' roster items, by JID
   std::vector<std::string> owners, subscribers;
 
   static Readership of(xmppd::storage::Storage& s, PubsubStore& store, const std::string& service, const std::string& node) {
@@ -137,20 +146,42 @@ struct PubsubService::Readership {
     for (const std::string& owner : r.owners) {
       auto at = owner.find('@');
       if (at == std::string::npos) continue;
-      for (RosterItem& item : s.roster().items(owner.substr(0, at), owner.substr(at + 1)))
-        r.contacts[item.jid].push_back(std::move(item));
+      std::vector<RosterItem> items = s.roster().items(owner.substr(0, at), owner.substr(at + 1));
+      r.contacts.insert(r.contacts.end(), std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
     }
+    if (r.owners.size() > 1)  // each roster comes sorted by JID; several are merged
+      std::stable_sort(r.contacts.begin(), r.contacts.end(), [](const RosterItem& a, const RosterItem& b) { return a.jid < b.jid; });
     r.subscribers = store.subscribers(service, node);
     return r;
   }
 
-  Standing standing(const std::string& bare) const {
-    Standing st;
-    if (std::find(owners.begin(), owners.end(), bare) != owners.end()) st.affiliation = Affiliation::owner;
-    else if (auto a = affiliations.find(bare); a != affiliations.end()) st.affiliation = a->second;
-    if (auto c = contacts.find(bare); c != contacts.end()) st.contacts = c->second;
-    return st;
+  Affiliation affiliation(const std::string& bare) const {
+    if (std::find(owners.begin(), owners.end(), bare) != owners.end()) return Affiliation::owner;
+    auto it = affiliations.find(bare);
+    return it == affiliations.end() ? Affiliation::none : it->second;
   }
+
+  bool may_read(const NodeConfig& config, const std::string& bare) const {
+    auto [first, last] = std::equal_range(contacts.begin(), contacts.end(), bare, By{});
+    return allowed(config, affiliation(bare), {first, last});
+  }
+
+  // The bare JIDs of the owners and of the contacts that may read the node.
+  std::vector<std::string> readers(const NodeConfig& config) const {
+    std::vector<std::string> out(owners);
+    for (auto it = contacts.begin(); it != contacts.end();) {
+      auto last = std::find_if(it, contacts.end(), [&it](const RosterItem& r) { return r.jid != it->jid; });
+      if (allowed(config, affiliation(it->jid), {it, last})) out.push_back(it->jid);
+      it = last;
+    }
+    return out;
+  }
+
+ private:
+  struct By {  // roster items ordered by JID, compared with a JID
+    bool operator()(const RosterItem& a, const std::string& b) const { return a.jid < b; }
+    bool operator()(const std::string& a, const RosterItem& b) const { return a < b.jid; }
+  };
 };
 
 PubsubService::PubsubService(xmppd::ModuleContext& ctx, std::shared_ptr<PubsubStore> store, NodeConfig defaults,
@@ -745,29 +776,31 @@ asio::awaitable<void> PubsubService::replace_items(Jid service, std::string node
 
 // Notifications -----------------------------------------------------------------------------
 
-void PubsubService::notify(const std::string& node, const NodeConfig& config,
-                           const Readership& readers, const Element& event) {
-  std::set<std::string> sent;  // full JIDs, and bare JIDs whose every resource was reached
-  auto send = [this, &event, &sent](const std::string& to) {
-    if (!sent.insert(to).second) return;
-    Element copy = event;
-    copy.set_attr("to", to);
-    ctx_.send(std::move(copy));
-  };
+void PubsubService::notify(const std::string& node, const NodeConfig& config, const Readership& readers,
+                           const Element& event) {
+  std::vector<Jid> interested;
   if (interested_) {
-    std::vector<std::string> allowed(readers.owners);
-    for (const auto& [jid, items] : readers.contacts)
-      if (may_read(config, readers.standing(jid))) allowed.push_back(jid);
-    for (const Jid& full : interested_(node, allowed)) send(full.str());
+    interested = interested_(node, readers.readers(config));
+    ctx_.send_to_many(event, interested);  // serialized once
   }
+  if (readers.subscribers.empty()) return;
+  std::set<std::string> reached;  // full JIDs, and bare JIDs whose every resource was
+  for (const Jid& full : interested) reached.insert(full.str());
   for (const std::string& subscriber : readers.subscribers) {
     auto jid = Jid::parse(subscriber);
-    if (!jid || !may_read(config, readers.standing(jid->bare_str()))) continue;
+    if (!jid || !readers.may_read(config, jid->bare_str())) continue;
     // A bare subscription reaches every resource: skip it when one was reached already.
-    bool reached = jid->is_bare() && std::any_of(sent.begin(), sent.end(), [&subscriber](const std::string& s) {
-      return s.starts_with(subscriber + "/");
-    });
-    if (!reached) send(subscriber);
+    bool seen = reached.contains(subscriber);
+    if (!seen && jid->is_bare()) {
+      std::string resources = subscriber + "/";
+      auto first = reached.lower_bound(resources);
+      seen = first != reached.end() && first->starts_with(resources);
+    }
+    if (seen) continue;
+    reached.insert(subscriber);
+    Element copy = event;
+    copy.set_attr("to", subscriber);
+    ctx_.send(std::move(copy));
   }
 }
 

@@ -157,6 +157,38 @@ class Notifications(PepTestCase):
         self.assertEqual([i.findtext(f"{{{NICK}}}nick") for i in items], ["Second"])
 
 
+class Blocking(PepTestCase):
+    """Notifications fan out without the incoming hooks; a blocklist still applies."""
+
+    async def asyncSetUp(self):
+        await super().asyncSetUp()
+        self.server.stop()
+        self.server = self.start_server(extra_toml='modules = ["roster", "presence", "disco", "blocking", "pep"]\n')
+        for user in (ALICE, BOB, CAROL):
+            self.server.add_user(*user)
+
+    async def blocklist(self, client, action, jid):
+        iq = client.make_iq_set()
+        ET.SubElement(ET.SubElement(iq.xml, f"{{urn:xmpp:blocking}}{action}"), "{urn:xmpp:blocking}item", {"jid": jid})
+        await iq.send(timeout=TIMEOUT)
+
+    async def test_a_contact_who_blocks_the_publisher_hears_nothing(self):
+        alice = await self.pep_login(ALICE, "desk", interests=[NICK])
+        bob = await self.pep_login(BOB, "home", interests=[NICK])
+        carol = await self.pep_login(CAROL, "x", interests=[NICK])
+        await self.contacts(alice, bob)
+        await self.contacts(alice, carol)
+        await self.blocklist(carol, "block", "alice@localhost")
+        await self.publish(alice, NICK, nick("Ally"), item_id="first")
+        self.assertEqual((await self.next_event(bob))["pubsub_event"]["items"]["item"]["id"], "first")
+        await carol.barrier()
+        self.assertTrue(carol.events.empty(), "Carol blocks Alice, yet heard of her nickname")
+        # Unblocked, she hears of the next one.
+        await self.blocklist(carol, "unblock", "alice@localhost")
+        await self.publish(alice, NICK, nick("Al"), item_id="second")
+        self.assertEqual((await self.next_event(carol))["pubsub_event"]["items"]["item"]["id"], "second")
+
+
 class Access(PepTestCase):
 
     async def test_access_models(self):

@@ -45,6 +45,7 @@ struct Host {
   std::vector<Element> identities;
   std::vector<ModuleContext::StreamFeatureProvider> stream_features;
   std::vector<std::string> components;  // domains served by this host's modules
+  std::vector<ModuleContext::DeliveryFilter> delivery_filters;  // set at start, then only read
 };
 
 }  // namespace xmppd::module

@@ -77,6 +77,7 @@ class HostContext final : public ModuleContext {
   void resubmit(Element stanza) override;
   void add_http_route(std::string path, HttpHandler handler) override;
   std::string http_url() const override;
+  void add_delivery_filter(DeliveryFilter filter) override { host_.delivery_filters.push_back(std::move(filter)); }
 
  private:
   Host& host_;

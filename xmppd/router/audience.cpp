@@ -24,12 +24,14 @@ bool SessionAudience::reachable(Member& member) {
 
 void SessionAudience::send(const Element& stanza) {
   auto tail = Router::shared_tail(stanza);
+  auto from = Jid::parse(stanza.attr_or("from"));
   std::string head;
   for (Member& member : members_) {
     if (!reachable(member)) {
-      router_.route_copy(stanza, member.jid);
+      router_.route_copy(stanza, member.jid);  // the incoming hooks judge it there
       continue;
     }
+    if (!router_.accepts(member.jid, from)) continue;
     head.assign("<").append(stanza.name()).append(member.to_attr);
     Router::deliver_copy(member.session, head, tail);
   }

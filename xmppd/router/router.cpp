@@ -376,15 +376,25 @@ void Router::route_copy(const Element& stanza, const Jid& to) {
   route(std::move(copy));
 }
 
+bool Router::accepts(const Jid& to, const std::optional<Jid>& from) const {
+  const module::Host* host = this->host(to.domain());
+  if (!host || !from) return true;
+  for (const auto& filter : host->delivery_filters)
+    if (!filter(to, *from)) return false;
+  return true;
+}
+
 void Router::route_to_many(const Element& stanza, const std::vector<Jid>& recipients) {
   auto tail = shared_tail(stanza);
+  auto from = Jid::parse(stanza.attr_or("from"));
   std::string head;
   for (const Jid& to : recipients) {
     auto session = to.is_bare() ? nullptr : find(to);
     if (!session) {
-      route_copy(stanza, to);
+      route_copy(stanza, to);  // the incoming hooks judge it there
       continue;
     }
+    if (!accepts(to, from)) continue;
     head.assign("<").append(stanza.name());
     append_to_attr(head, to);
     deliver_copy(session, head, tail);

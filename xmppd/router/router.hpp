@@ -80,6 +80,9 @@ class Router {
   // A recipient with no session here: a copy addressed to it takes the normal route
   // (offline storage, errors).
   void route_copy(const Element& stanza, const Jid& to);
+  // Whether the delivery filters of `to`'s host let it have a stanza from `from` (nullopt:
+  // a sender the stanza did not name, which no filter can judge).
+  bool accepts(const Jid& to, const std::optional<Jid>& from) const;
 
   // Requests the server sends (ModuleContext::send_iq) ----------------------------------
   using ReplyHandler = std::function<void(Element reply)>;
