@@ -26,6 +26,7 @@
 #include "avatar_hashes.hpp"
 #include "bookmarks_compat.hpp"
 #include "caps_book.hpp"
+#include "event_cache.hpp"
 #include "common/log.hpp"
 #include "private_store.hpp"
 #include "pubsub_service.hpp"
@@ -273,33 +274,60 @@ class PepModule final : public xmppd::Module {
     };
     auto work = [service = service_.get(), full](xmppd::storage::Storage& s) {
       PubsubStore& store = service->store();
+      xmppd::storage::Database::ReadTransaction snapshot(s.database());
       std::vector<Last> out;
-      // Whose nodes this user may read: its own, and its contacts' (the contact's roster
-      // decides, as the owner's would on a request).
+      // Whose nodes this user may read: its own, and those of the contacts whose presence
+      // it receives (their rosters decide, as on a request).
       std::vector<std::string> services{full.bare_str()};
       for (const auto& item : s.roster().items(full.node(), full.domain()))
         if (item.subscription == Subscription::to || item.subscription == Subscription::both) services.push_back(item.jid);
+      std::string reader = full.bare_str();
       for (const std::string& service : services) {
-        if (service.find('@') == std::string::npos) continue;
-        for (const std::string& node : store.nodes(service)) {
-          auto config = store.node(service, node);
-          if (!config || config->send_last != "on_sub_and_presence" ||
-              !may_read(*config, standing_of(s, store, service, node, full.bare_str())))
-            continue;
-          auto items = store.items(service, node, 1, {});
-          if (!items.empty()) out.push_back({service, node, std::move(items.back())});
+        auto at = service.find('@');
+        if (at == std::string::npos) continue;
+        std::vector<PubsubStore::LastItem> last = store.last_items(service);
+        if (last.empty()) continue;
+        // The reader's standing there. Its roster says the contact shares presence with it
+        // (the server keeps both sides of a local subscription), which is what the
+        // presence model asks; the contact's own roster item is read only for the roster
+        // model, and the affiliations (whitelists, outcasts) per node.
+        std::map<std::string, Affiliation> affiliations;
+        std::optional<std::optional<xmppd::storage::RosterItem>> contact_item;
+        if (service != reader)
+          for (auto& [node, a] : store.affiliations_of(service, reader)) affiliations.emplace(node, a);
+        for (PubsubStore::LastItem& l : last) {
+          if (l.config.send_last != "on_sub_and_presence") continue;
+          Standing standing;
+          if (service == reader) {
+            standing.affiliation = Affiliation::owner;
+          } else {
+            auto a = affiliations.find(l.node);
+            if (a != affiliations.end()) standing.affiliation = a->second;
+            if (l.config.access == Access::roster) {
+              if (!contact_item) contact_item = s.roster().item(service.substr(0, at), service.substr(at + 1), reader);
+              if (*contact_item) standing.contacts.push_back(**contact_item);
+            } else {
+              xmppd::storage::RosterItem shares;
+              shares.jid = reader;
+              shares.subscription = Subscription::from;
+              standing.contacts.push_back(std::move(shares));
+            }
+          }
+          if (may_read(l.config, standing)) out.push_back({service, std::move(l.node), std::move(l.item)});
         }
       }
       return out;
     };
     std::vector<Last> last = co_await ctx_->storage().run(work);
+    std::optional<Jid> service;  // the items come grouped by service: parsed once for each
+    const std::vector<Jid> to{full};
     for (const Last& l : last) {
       if (!caps_.wants(full, l.node).value_or(false)) continue;
-      auto service = Jid::parse(l.service);
+      if (!service || service->bare_str() != l.service) service = Jid::parse(l.service);
       if (!service) continue;
-      Element event = PubsubService::item_event(*service, l.node, l.item);
-      event.set_attr("to", full.str());
-      ctx_->send(std::move(event));
+      // As the fan-out of a publish goes: straight to the session (blocklists apply).
+      auto build = [&service, &l] { return PubsubService::item_event(*service, l.node, l.item); };
+      ctx_->send_to_many(events_.get(l.service, l.node, l.item.id, l.item.payload, build), to);
     }
   }
 
@@ -308,6 +336,7 @@ class PepModule final : public xmppd::Module {
   std::unique_ptr<PubsubService> service_;
   std::shared_ptr<private_storage::PrivateStore> private_;  // used on the storage thread only
   CapsBook caps_;
+  EventCache events_;  // used on strand_
   std::mutex mutex_;                            // guards greeted_
   std::map<std::string, std::string> greeted_;  // full JID → the caps its last items were sent for
 };

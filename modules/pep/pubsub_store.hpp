@@ -43,6 +43,14 @@ class PubsubStore {
   std::vector<Item> items(const std::string& service, const std::string& node, std::int64_t max,
                           const std::vector<std::string>& ids);
   bool retract(const std::string& service, const std::string& node, const std::string& item_id);
+  // Each node of `service` that has items, with its configuration and newest item, in one
+  // query (what a resource coming online may be sent).
+  struct LastItem {
+    std::string node;
+    NodeConfig config;
+    Item item;
+  };
+  std::vector<LastItem> last_items(const std::string& service);
   std::int64_t node_count(const std::string& service);
 
   // Subscriptions: one per JID (bare or full) and node, so no subid is needed (§6.1.6).

@@ -117,7 +117,16 @@ Database::Database(const std::string& path) : path_(path) {
   }
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  prepared_.clear();  // finalized before the connection closes
+  sqlite3_close_v2(db_);
+}
+
+Statement& Database::prepared(std::string_view sql) {
+  auto it = prepared_.find(std::string(sql));
+  if (it == prepared_.end()) it = prepared_.emplace(std::string(sql), std::make_unique<Statement>(*this, sql)).first;
+  return *it->second;
+}
 
 void Database::use_wal() {
   // Turning a new file to WAL takes an exclusive lock that SQLite does not wait for (no busy
@@ -176,6 +185,10 @@ Database::Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMM
 Database::Transaction::~Transaction() {
   if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
+
+Database::ReadTransaction::ReadTransaction(Database& db) : db_(db) { db_.exec("BEGIN DEFERRED"); }
+
+Database::ReadTransaction::~ReadTransaction() { sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, nullptr); }
 
 void Database::Transaction::commit() {
   db_.exec("COMMIT");

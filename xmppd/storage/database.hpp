@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 struct sqlite3;
@@ -76,6 +78,9 @@ class Database {
   void migrate(std::string_view component, const std::vector<std::string>& steps);
 
   void exec(std::string_view sql);  // one or more statements, no results
+  // The statement for `sql`, prepared on first use and kept: for stores that do not hold
+  // their statements as members. Use it through a StatementUse, and not twice at once.
+  Statement& prepared(std::string_view sql);
   // RAII transaction: commits in commit(), rolls back if destroyed before.
   class Transaction {
    public:
@@ -85,6 +90,15 @@ class Database {
    private:
     Database& db_;
     bool done_ = false;
+  };
+  // RAII read snapshot: the statements inside see one state of the file and take the WAL
+  // read lock once, not once each (a many-query read, such as a login's, is much cheaper).
+  class ReadTransaction {
+   public:
+    explicit ReadTransaction(Database& db);
+    ~ReadTransaction();
+   private:
+    Database& db_;
   };
 
   sqlite3* handle() { return db_; }
@@ -96,6 +110,7 @@ class Database {
 
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> prepared_;
 };
 
 }  // namespace xmppd::storage
