@@ -189,6 +189,52 @@ class Blocking(PepTestCase):
         self.assertEqual((await self.next_event(carol))["pubsub_event"]["items"]["item"]["id"], "second")
 
 
+class NodeTypes(PepTestCase):
+    """The node types clients use, each through its XEP's own profile."""
+
+    async def test_nickname_private_data_and_openpgp_keys(self):
+        plugins = PLUGINS + ("xep_0172", "xep_0223")
+        notes = "urn:example:notes"
+        keys = "urn:xmpp:openpgp:0:public-keys"
+        alice = await self.pep_login(ALICE, "desk", interests=[NICK], plugins=plugins)
+        bob = await self.pep_login(BOB, "home", interests=[NICK, notes, keys], plugins=plugins)
+        carol = await self.pep_login(CAROL, "x", plugins=plugins)  # a stranger
+        await self.contacts(alice, bob)
+
+        # XEP-0172: the nickname reaches a contact who asked for it; a stranger may not read it.
+        await alice["xep_0172"].publish_nick("Ally", timeout=TIMEOUT)
+        event = await self.next_event(bob)
+        self.assertEqual(event.xml.findtext(f".//{{{NICK}}}nick"), "Ally")
+        self.assertEqual((await self.refused(self.items(carol, "alice@localhost", NICK)))[0], "not-authorized")
+
+        # XEP-0223: private data (whitelist, persistent) for the owner's devices only.
+        from slixmpp.plugins.xep_0172.stanza import UserNick
+        secret = UserNick()
+        secret["nick"] = "only mine"
+        await alice["xep_0223"].store(secret, node=notes, id="current", timeout=TIMEOUT)
+        second = await self.pep_login(ALICE, "phone", plugins=plugins)
+        reply = await second["xep_0223"].retrieve(notes, timeout=TIMEOUT)
+        self.assertEqual(reply.xml.findtext(f".//{{{NICK}}}nick"), "only mine")
+        self.assertEqual(await self.refused(self.items(bob, "alice@localhost", notes)), ("not-allowed", "closed-node"))
+
+        # XEP-0373: a public key and the list that names it, open to anyone.
+        fingerprint = "1357B01865B2503C18453D208CAC2A9678548E35"
+        key = ET.Element("{urn:xmpp:openpgp:0}pubkey")
+        ET.SubElement(key, "{urn:xmpp:openpgp:0}data").text = "BASE64KEY"
+        listing = ET.Element("{urn:xmpp:openpgp:0}public-keys-list")
+        ET.SubElement(listing, "{urn:xmpp:openpgp:0}pubkey-metadata",
+                      {"v4-fingerprint": fingerprint, "date": "2026-12-04T21:00:00Z"})
+        open_access = {"pubsub#access_model": "open"}
+        await self.publish(alice, f"{keys}:{fingerprint}", key, item_id="2026-12-04T21:00:00Z", options=open_access)
+        await self.publish(alice, keys, listing, options=open_access)
+        event = await self.next_event(bob)
+        self.assertEqual(event.xml.find(f".//{{urn:xmpp:openpgp:0}}pubkey-metadata").get("v4-fingerprint"), fingerprint)
+        published = await self.items(carol, "alice@localhost", f"{keys}:{fingerprint}")
+        self.assertEqual(published[0].findtext("{urn:xmpp:openpgp:0}pubkey/{urn:xmpp:openpgp:0}data"), "BASE64KEY")
+        await bob.barrier()
+        self.assertTrue(bob.events.empty(), "Bob was told of private data")
+
+
 class Access(PepTestCase):
 
     async def test_access_models(self):
