@@ -9,8 +9,11 @@ Run from tests/interop/ with Debian's interpreter:
 """
 
 import asyncio
+import subprocess
 import unittest
 import xml.etree.ElementTree as ET
+
+import harness
 
 from slixmpp.exceptions import IqError
 
@@ -306,6 +309,24 @@ class Affiliations(PubsubTestCase):
         await self.publish(alice, "auto", "after the restart", item_id="later")
         kind, message = await self.next_notice(bob)
         self.assertEqual(message["pubsub_event"]["items"]["item"]["id"], "later")
+
+
+class BadConfig(unittest.TestCase):
+
+    def refused(self, key, value):
+        server = harness.XmppServer(extra_toml=f'modules = ["disco", "pubsub"]\n\n[modules.pubsub]\n{key} = {value}\n')
+        self.addCleanup(server.remove_dir)
+        result = subprocess.run([harness.xmppd_binary(), "--config", server.config_path],
+                                capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertNotEqual(result.returncode, 0)
+        line = open(server.config_path).read().splitlines().index(f"{key} = {value}") + 1
+        return result.stdout + result.stderr, line
+
+    def test_a_bad_domain_or_creator_names_file_line_and_key(self):
+        output, line = self.refused("domain", '"not a domain@"')
+        self.assertIn(f"xmppd.toml:{line}: modules.pubsub.domain: not a domain name", output)
+        output, line = self.refused("creators", '["pubsub.localhost"]')
+        self.assertIn(f"xmppd.toml:{line}: modules.pubsub.creators: not a bare JID", output)
 
 
 if __name__ == "__main__":
