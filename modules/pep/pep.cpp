@@ -1,13 +1,12 @@
 // XEP-0163 Personal Eventing Protocol: every account's bare JID is a PubSub service
-// (XEP-0060) of its own, where the account publishes its avatar, nickname, bookmarks and
-// OMEMO keys. Nodes are made on first publish; publish-options are preconditions; the
-// items go to the account's own resources and to contacts allowed by the node's access
-// model whose entity capabilities ask for "<node>+notify", and the last ones to each such
-// resource when it comes online.
+// (XEP-0060, the engine in pubsub_service.hpp) of its own, where the account publishes its
+// avatar, nickname, bookmarks and OMEMO keys. Nodes are made on first publish; the items go
+// to the account's own resources and to contacts allowed by the node's access model whose
+// entity capabilities ask for "<node>+notify", and the last ones to each such resource
+// when it comes online. Bookmarks in private storage (XEP-0402 §5.3) and vCard photos
+// (XEP-0398) are kept in step with their PEP forms.
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <map>
@@ -50,11 +49,7 @@ constexpr const char* kVcard = "vcard-temp";
 class PepModule final : public xmppd::Module {
  public:
   bool reload() override {
-    const xmppd::ModuleConfig& c = ctx_->config();
-    PubsubService::Limits& limits = service_->limits();
-    limits.max_items.store(c.integer("max_items", 256, 1, 100000));
-    limits.max_item_bytes.store(c.integer("max_item_bytes", 262144, 1024, 16 * 1024 * 1024));
-    limits.max_nodes.store(c.integer("max_nodes", 200, 1, 100000));
+    service_->read_limits(ctx_->config(), 256, 200);  // per account
     return true;
   }
 
@@ -100,8 +95,8 @@ class PepModule final : public xmppd::Module {
       return HookResult::pass;
     });
     service_->on_changed([this](const Jid& service, const std::string& node) {
-      if (node == kBookmarks) asio::co_spawn(strand_, write_legacy_bookmarks(service), asio::detached);
-      if (node == kAvatarMetadata) asio::co_spawn(strand_, write_vcard_photo(service), asio::detached);
+      if (node == kBookmarks) run(write_legacy_bookmarks(service));
+      if (node == kAvatarMetadata) run(write_vcard_photo(service));
     });
     ctx.on_session_closed(0, [this](xmppd::SessionEvent& e) {
       caps_.forget(e.jid);
@@ -112,14 +107,19 @@ class PepModule final : public xmppd::Module {
   }
 
  private:
-  // Requests run one at a time, in order, so a publish and the read after it never cross.
   // The service is the account the IQ is addressed to, or the sender's own.
   void on_strand(asio::awaitable<void> (PubsubService::*handler)(Element, Jid), Element iq) {
     auto from = Jid::parse(iq.attr_or("from"));
     if (!from) return;
     auto to = Jid::parse(iq.attr_or("to"));
     Jid service = to ? to->bare() : from->bare();
-    asio::co_spawn(strand_, ((*service_).*handler)(std::move(iq), std::move(service)), [](std::exception_ptr e) {
+    run(((*service_).*handler)(std::move(iq), std::move(service)));
+  }
+
+  // Everything runs one at a time, in order, on the strand: a publish and the read after
+  // it never cross, nor two conversions of one account's data.
+  void run(asio::awaitable<void> work) {
+    asio::co_spawn(strand_, std::move(work), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -134,13 +134,12 @@ class PepModule final : public xmppd::Module {
   void on_legacy_bookmarks(const Jid& account, const Element& storage) {
     std::vector<Item> items = items_of_legacy(storage);
     for (Item& item : items) item.publisher = account.bare_str();
-    asio::co_spawn(strand_, service_->replace_items(account, kBookmarks, std::move(items), bookmarks_node_config()),
-                   asio::detached);
+    run(service_->replace_items(account, kBookmarks, std::move(items), bookmarks_node_config()));
   }
 
   // A client sets its vCard (the vcard module answers it): its photo becomes the PEP avatar.
   void on_vcard(const Jid& account, const Element& vcard) {
-    asio::co_spawn(strand_, publish_vcard_avatar(account, avatar_items_of_vcard(vcard)), asio::detached);
+    run(publish_vcard_avatar(account, avatar_items_of_vcard(vcard)));
   }
 
   asio::awaitable<void> publish_vcard_avatar(Jid account, AvatarItems items) {
@@ -264,7 +263,7 @@ class PepModule final : public xmppd::Module {
       if (!fresh && it->second == ver) return;
       it->second = ver;
     }
-    asio::co_spawn(strand_, send_last_items(full), asio::detached);
+    run(send_last_items(full));
   }
 
   asio::awaitable<void> send_last_items(Jid full) {

@@ -192,6 +192,13 @@ PubsubService::PubsubService(xmppd::ModuleContext& ctx, std::shared_ptr<PubsubSt
       may_create_(std::move(may_create)),
       interested_(std::move(interested)) {}
 
+void PubsubService::read_limits(const xmppd::ModuleConfig& c, std::int64_t default_max_items,
+                                std::int64_t default_max_nodes) {
+  limits_.max_items.store(c.integer("max_items", default_max_items, 1, 100000));
+  limits_.max_item_bytes.store(c.integer("max_item_bytes", 262144, 1024, 16 * 1024 * 1024));
+  limits_.max_nodes.store(c.integer("max_nodes", default_max_nodes, 1, 10'000'000));
+}
+
 const std::vector<const char*>& PubsubService::features() {
   static const std::vector<const char*> kFeatures = {
       "http://jabber.org/protocol/pubsub",

@@ -47,9 +47,6 @@ xmppd::Element pubsub_error(const xmppd::Element& iq, std::string_view condition
 
 class PubsubService {
  public:
-  struct Limits {
-    std::atomic<std::int64_t> max_items{256}, max_item_bytes{262144}, max_nodes{200};
-  };
   // Whether `requester` may create nodes at `service` (on first publish too).
   using MayCreate = std::function<bool(const xmppd::Jid& service, const xmppd::Jid& requester)>;
   // Full JIDs an event of `node` goes to besides its subscribers, chosen from the bare JIDs
@@ -66,7 +63,8 @@ class PubsubService {
   using Changed = std::function<void(const xmppd::Jid& service, const std::string& node)>;
   void on_changed(Changed changed) { changed_ = std::move(changed); }
 
-  Limits& limits() { return limits_; }
+  // Reads the limits from the module's settings (max_items, max_item_bytes, max_nodes).
+  void read_limits(const xmppd::ModuleConfig& c, std::int64_t default_max_items, std::int64_t default_max_nodes);
   PubsubStore& store() { return *store_; }  // storage thread only
   // The features of XEP-0060 the engine implements, for disco#info.
   static const std::vector<const char*>& features();
@@ -112,7 +110,9 @@ class PubsubService {
   MayCreate may_create_;
   Interested interested_;
   Changed changed_;
-  Limits limits_;
+  struct Limits {  // atomics: a reload changes them while requests run
+    std::atomic<std::int64_t> max_items{256}, max_item_bytes{262144}, max_nodes{200};
+  } limits_;
 };
 
 }  // namespace pep

@@ -29,11 +29,7 @@ constexpr const char* kItems = "http://jabber.org/protocol/disco#items";
 class PubsubModule final : public xmppd::Module {
  public:
   bool reload() override {
-    const xmppd::ModuleConfig& c = ctx_->config();
-    PubsubService::Limits& limits = service_->limits();
-    limits.max_items.store(c.integer("max_items", 1000, 1, 100000));
-    limits.max_item_bytes.store(c.integer("max_item_bytes", 262144, 1024, 16 * 1024 * 1024));
-    limits.max_nodes.store(c.integer("max_nodes", 10000, 1, 10'000'000));
+    service_->read_limits(ctx_->config(), 1000, 10000);  // for the whole service
     return true;
   }
 
@@ -57,8 +53,8 @@ class PubsubModule final : public xmppd::Module {
     service_ = std::make_unique<PubsubService>(ctx, std::move(store), defaults,
                                                [this](const Jid&, const Jid& requester) { return may_create(requester); });
     reload();
-    strand_ = ctx.add_component(domain_.str(), [this](Element stanza, const Jid& from, const Jid& to) {
-      on_stanza(std::move(stanza), from, to);
+    strand_ = ctx.add_component(domain_.str(), [this](Element stanza, const Jid&, const Jid& to) {
+      on_stanza(std::move(stanza), to);
     });
   }
 
@@ -70,7 +66,7 @@ class PubsubModule final : public xmppd::Module {
     return !requester.node().empty() && requester.domain() == ctx_->host();
   }
 
-  void on_stanza(Element stanza, const Jid& from, const Jid& to) {
+  void on_stanza(Element stanza, const Jid& to) {
     if (stanza.name() != "iq") {
       if (stanza.name() == "message" && xmppd::stanza::may_reply_with_error(stanza))
         ctx_->send(xmppd::stanza::error(stanza, "service-unavailable"));
@@ -81,7 +77,6 @@ class PubsubModule final : public xmppd::Module {
     const Element* payload = stanza.first_child();
     if (!payload) return ctx_->send(xmppd::stanza::error(stanza, "bad-request"));
     if (to != domain_) return ctx_->send(xmppd::stanza::error(stanza, "item-not-found"));  // no JIDs at the service
-    (void)from;
     if (payload->is("pubsub", kPubsub)) return run(service_->on_pubsub(std::move(stanza), domain_));
     if (payload->is("pubsub", kPubsubOwner)) return run(service_->on_owner(std::move(stanza), domain_));
     if (type == "get" && payload->is("query", kItems)) return run(service_->on_items(std::move(stanza), domain_));
