@@ -31,6 +31,13 @@ BlocklistSnapshot BlockStore::list(const std::string& user, const std::string& d
   return snapshot(user, domain);
 }
 
+std::vector<std::pair<std::string, std::string>> BlockStore::all() {
+  storage::Statement select(db_, "SELECT username || '@' || domain, jid FROM blocklist ORDER BY domain, username");
+  std::vector<std::pair<std::string, std::string>> out;
+  while (select.step()) out.emplace_back(select.column_text(0), select.column_text(1));
+  return out;
+}
+
 BlocklistSnapshot BlockStore::add(const std::string& user, const std::string& domain,
                                   const std::vector<std::string>& jids) {
   storage::Database::Transaction tx(db_);

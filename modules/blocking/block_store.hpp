@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "storage/database.hpp"
@@ -24,6 +25,8 @@ class BlockStore {
   static void migrate(storage::Database& db);
 
   BlocklistSnapshot list(const std::string& user, const std::string& domain);
+  // Every account's list: (bare JID, blocked JID) pairs, grouped by account.
+  std::vector<std::pair<std::string, std::string>> all();
   BlocklistSnapshot add(const std::string& user, const std::string& domain, const std::vector<std::string>& jids);
   // An empty `jids` removes every entry.
   BlocklistSnapshot remove(const std::string& user, const std::string& domain, const std::vector<std::string>& jids);

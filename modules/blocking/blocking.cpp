@@ -39,7 +39,12 @@ class BlockingModule final : public xmppd::Module {
  public:
   void start(xmppd::ModuleContext& ctx) override {
     ctx_ = &ctx;
-    ctx.storage().call([](xmppd::storage::Storage& s) { BlockStore::migrate(s.database()); });
+    auto stored = ctx.storage().call([this](xmppd::storage::Storage& s) {
+      BlockStore::migrate(s.database());
+      store_ = std::make_unique<BlockStore>(s.database());
+      return store_->all();
+    });
+    cache_.preload(stored);
     ctx.add_feature(kBlocking);
 
     ctx.on_iq(xmppd::IqTarget::account, "get", kBlocking, [this](Element iq) { on_get(std::move(iq)); });
@@ -51,6 +56,10 @@ class BlockingModule final : public xmppd::Module {
     });
     ctx.on_session_closed(0, [this](xmppd::SessionEvent& e) {
       cache_.session_closed(e.jid);
+      return HookResult::pass;
+    });
+    ctx.on_account_deleted(0, [this](xmppd::AccountEvent& e) {
+      cache_.forget(e.account);
       return HookResult::pass;
     });
     ctx.on_incoming(kHookPriority, [this](StanzaEvent& e) { return on_incoming(e); });
@@ -70,8 +79,7 @@ class BlockingModule final : public xmppd::Module {
                  done = std::move(done)]() mutable -> asio::awaitable<void> {
       std::optional<BlocklistSnapshot> snapshot;
       try {
-        auto query = [this, &owner, &op](xmppd::storage::Storage& s) {
-          if (!store_) store_ = std::make_unique<BlockStore>(s.database());
+        auto query = [this, &owner, &op](xmppd::storage::Storage&) {
           return op(*store_, owner.node(), owner.domain());
         };
         snapshot = co_await ctx_->storage().run(query);

@@ -29,7 +29,7 @@ void BlocklistCache::session_closed(const Jid& full) {
   if (it == users_.end()) return;
   it->second.resources.erase(full.resource());
   it->second.requesters.erase(full.resource());
-  if (it->second.resources.empty()) users_.erase(it);
+  if (it->second.resources.empty() && it->second.items.empty()) users_.erase(it);
 }
 
 void BlocklistCache::update(const Jid& bare, const std::vector<std::string>& jids, std::uint64_t version) {
@@ -37,10 +37,22 @@ void BlocklistCache::update(const Jid& bare, const std::vector<std::string>& jid
   for (const auto& text : jids)
     if (auto jid = Jid::parse(text)) items.push_back(std::move(*jid));
   std::lock_guard lock(mutex_);
-  auto it = users_.find(bare.bare_str());
-  if (it == users_.end() || it->second.version > version) return;
-  it->second.items = std::move(items);
-  it->second.version = version;
+  Entry& entry = users_[bare.bare_str()];
+  if (entry.version > version) return;
+  entry.items = std::move(items);
+  entry.version = version;
+  if (entry.items.empty() && entry.resources.empty()) users_.erase(bare.bare_str());
+}
+
+void BlocklistCache::preload(const std::vector<std::pair<std::string, std::string>>& rows) {
+  std::lock_guard lock(mutex_);
+  for (const auto& [owner, text] : rows)
+    if (auto jid = Jid::parse(text)) users_[owner].items.push_back(std::move(*jid));
+}
+
+void BlocklistCache::forget(const Jid& bare) {
+  std::lock_guard lock(mutex_);
+  users_.erase(bare.bare_str());
 }
 
 bool BlocklistCache::blocks(const Jid& owner, const Jid& other) const {

@@ -1,4 +1,6 @@
-// The blocklists of online users, in memory: the stanza hooks consult them for every
+// The blocklists in memory: every list that is not empty (read at start, so a message for
+// a user who is offline is judged as for one who is online, XEP-0191 §3.5), and who of
+// each user is online and asked for the list. The stanza hooks consult it for every
 // stanza, so they never touch storage. Safe to use from any network thread.
 #pragma once
 
@@ -23,9 +25,12 @@ class BlocklistCache {
   bool session_bound(const Jid& full);
   void session_closed(const Jid& full);
 
-  // Replaces the account's list, unless the account is offline or a newer snapshot
-  // (higher version) is already cached.
+  // Replaces the account's list, unless a newer snapshot (higher version) is cached.
   void update(const Jid& bare, const std::vector<std::string>& jids, std::uint64_t version);
+  // The lists as stored when the server starts: (bare JID, blocked JID) pairs.
+  void preload(const std::vector<std::pair<std::string, std::string>>& rows);
+  // The account is gone, and its list with it.
+  void forget(const Jid& bare);
 
   // Whether `owner` (its bare JID; a resource is ignored) blocks `other`.
   bool blocks(const Jid& owner, const Jid& other) const;

@@ -144,6 +144,33 @@ class Enforcement(BlockingTestCase):
         self.assertEqual(message["body"], "now?", "the blocked message was delivered after all")
         self.assertTrue(alice.presences.empty(), "the blocked presence was delivered")
 
+    async def test_messages_for_a_user_who_is_offline_are_blocked_too(self):
+        server = self.start_server(extra_toml='modules = ["roster", "presence", "offline", "disco", "blocking"]\n')
+        server.add_user(*ALICE)
+        server.add_user(*BOB)
+        alice, bob = await self.blocked_pair(server)
+        await self._close_quietly(alice)
+        # Alice is offline, before and after a restart (the list is read from storage at
+        # start): Bob's message is refused, not stored for her.
+        for restart in (False, True):
+            if restart:
+                await self._close_quietly(bob)
+                server.stop()
+                server.start()
+                bob = await self.connect(server, "bob@localhost/laptop", BOB[1])
+            bob.send_message(mto="alice@localhost", mbody=f"for later ({restart})", mtype="chat")
+            error = await self.next_of(bob.errors, "message error")
+            self.assertEqual(error["error"]["condition"], "service-unavailable")
+        # Unblocked (while online), then offline again: this one is kept for her.
+        alice = await self.connect(server, "alice@localhost/one", ALICE[1])
+        await alice["xep_0191"].unblock(["bob@localhost"], timeout=TIMEOUT)
+        await self._close_quietly(alice)
+        bob.send_message(mto="alice@localhost", mbody="kept", mtype="chat")
+        await bob.barrier()
+        alice = await self.connect(server, "alice@localhost/one", ALICE[1])
+        message = await alice.receive()
+        self.assertEqual(message["body"], "kept", "an earlier, blocked message was stored after all")
+
     async def test_outgoing_to_blocked_contact(self):
         server = self.start_blocking_server()
         alice, bob = await self.blocked_pair(server)
