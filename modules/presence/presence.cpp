@@ -246,14 +246,17 @@ class PresenceModule final : public Module {
   }
 
   // §4.3.2: a probe is answered with the current presence of each available resource, and
-  // only to a subscriber.
+  // only to a subscriber. Anyone else, and a probe for an account that does not exist (or
+  // no longer does), gets "unsubscribed": the prober's server then drops a subscription
+  // the user does not grant.
   asio::awaitable<void> answer_probe(Jid prober, Jid user) {
     std::string prober_bare = prober.bare_str();
     auto lookup = [user, prober_bare](storage::Storage& s) {
       return s.roster().item(user.node(), user.domain(), prober_bare);
     };
     std::optional<storage::RosterItem> item = co_await ctx_->storage().run(std::move(lookup));
-    if (!item || !has_from(item->subscription)) co_return;
+    if (!item || !has_from(item->subscription))
+      co_return ctx_->send(presence_stanza("unsubscribed", user.str(), prober_bare));
     bool any = false;
     for (const Jid& r : ctx_->sessions_of(user)) {
       if (auto last = table_.last(r)) {

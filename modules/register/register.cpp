@@ -1,7 +1,8 @@
 // XEP-0077: In-Band Registration. Before authentication: create an account (when the
-// host allows it, a few per client address and hour). After: change one's password, or
-// delete one's account.
+// host allows it, a few per client address and hour, and not under a name deleted lately).
+// After: change one's password, or delete one's account.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <xmppd/stanza.hpp>
 
 #include "auth/scram.hpp"
+#include "deleted_names.hpp"
 #include "registration_limiter.hpp"
 #include "storage/storage_thread.hpp"
 
@@ -32,6 +34,10 @@ class RegisterModule final : public xmppd::Module {
     allow_registration_ = ctx.config().boolean("allow_registration", false);
     limiter_ = std::make_unique<xmppd::registration::RegistrationLimiter>(
         unsigned(ctx.config().integer("max_per_ip_per_hour", 5, 1, 1000000)));
+    hold_ = ctx.config().duration("hold_deleted_names", std::chrono::days(30));
+    deleted_ = ctx.storage().call([](xmppd::storage::Storage& s) {
+      return std::make_shared<xmppd::registration::DeletedNames>(s.database());
+    });
 
     ctx.add_feature(kRegister);
     ctx.on_unauthenticated_iq(kRegister, [this](Element iq, const std::string& address, Reply reply) {
@@ -71,17 +77,21 @@ class RegisterModule final : public xmppd::Module {
 
     auto task = [this, iq = std::move(iq), address, user = *user, secrets = std::move(*secrets),
                  reply = std::move(reply)]() mutable -> asio::awaitable<void> {
-      auto create = [&user, &secrets, domain = ctx_->host()](xmppd::storage::Storage& s) {
-        return s.accounts().create(user, domain, secrets);
+      enum class Outcome { created, taken, held };
+      auto create = [&user, &secrets, domain = ctx_->host(), deleted = deleted_, hold = hold_](xmppd::storage::Storage& s) {
+        if (deleted->held(user, domain, hold)) return Outcome::held;
+        return s.accounts().create(user, domain, secrets) ? Outcome::created : Outcome::taken;
       };
-      std::optional<bool> created;
+      std::optional<Outcome> outcome;
       try {
-        created = co_await ctx_->storage().run(create);
+        outcome = co_await ctx_->storage().run(create);
       } catch (const std::exception&) {
       }
-      if (!created || !*created) limiter_->release(address);
-      if (!created) co_return reply(xmppd::stanza::error(iq, "internal-server-error"));
-      if (!*created) co_return reply(xmppd::stanza::error(iq, "conflict", "That username is taken"));
+      if (outcome != Outcome::created) limiter_->release(address);
+      if (!outcome) co_return reply(xmppd::stanza::error(iq, "internal-server-error"));
+      if (*outcome == Outcome::taken) co_return reply(xmppd::stanza::error(iq, "conflict", "That username is taken"));
+      if (*outcome == Outcome::held)
+        co_return reply(xmppd::stanza::error(iq, "conflict", "That username belonged to an account deleted lately"));
       reply(xmppd::stanza::iq_result(iq));
     };
     ctx_->spawn(std::move(task));
@@ -164,6 +174,8 @@ class RegisterModule final : public xmppd::Module {
 
   xmppd::ModuleContext* ctx_ = nullptr;
   bool allow_registration_ = false;
+  std::chrono::seconds hold_{0};                                  // [modules.register] hold_deleted_names
+  std::shared_ptr<xmppd::registration::DeletedNames> deleted_;  // used on the storage thread only
   std::unique_ptr<xmppd::registration::RegistrationLimiter> limiter_;
 };
 

@@ -6,7 +6,11 @@ Run with Debian's interpreter, which has slixmpp:
 """
 
 import asyncio
+import subprocess
 import unittest
+
+import harness
+from harness import TIMEOUT
 
 from test_roster import ALICE, BOB, CAROL, ImTestCase
 
@@ -43,6 +47,22 @@ class Subscriptions(SubscriptionTestCase):
         self.assertEqual(await self.subscribe(bob, alice), ("both", "both"))
         self.assertEqual((await alice.roster_items())["bob@localhost"]["subscription"], "both")
         self.assertEqual((await bob.roster_items())["alice@localhost"]["subscription"], "both")
+
+    async def test_a_probe_for_a_deleted_account_is_answered_unsubscribed(self):
+        alice = await self.login(ALICE, "phone")
+        bob = await self.login(BOB, "laptop")
+        await self.subscribe(alice, bob)
+        # Bob's account is deleted: a probe for it (here from Alice's client, as XEP-0318
+        # clients send; her server sends one at each login) gets "unsubscribed" (RFC 6121
+        # §4.3.2), and her server drops the subscription that has nobody behind it.
+        await self.close(bob)
+        deleted = subprocess.run([harness.xmppctl_binary(), "--config", self.server.config_path, "deluser",
+                                  "bob@localhost"], capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(deleted.returncode, 0, deleted.stderr)
+        alice.send_presence(pto="bob@localhost", ptype="probe")
+        await alice.expect_presence("unsubscribed", "bob@localhost")
+        item, _ = await alice.next_push("bob@localhost")
+        self.assertEqual(item["subscription"], "none", item)
 
     async def test_removal_cancels_both_ways(self):
         alice = await self.login(ALICE, "phone")

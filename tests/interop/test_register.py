@@ -205,6 +205,27 @@ class AccountManagement(RegisterTestCase):
         await asyncio.wait_for(other.ended.wait(), TIMEOUT)
         self.assertFalse(await self.can_login(server, "alice@localhost", ALICE[1]))
 
+    async def test_a_deleted_name_is_held_for_a_while(self):
+        for hold, answer in (('"30d"', "<conflict "), ('"never"', "type='result'")):
+            with self.subTest(hold=hold):
+                server = self.start_server(extra_toml=config() + f"hold_deleted_names = {hold}\n")
+                server.add_user(*ALICE)
+                alice = await self.login(server, "alice@localhost/one", ALICE[1])
+                alice.register_plugin("xep_0077")
+                await alice["xep_0077"].cancel_registration(timeout=TIMEOUT)
+                reply = self.raw(server).iq(register_query("alice", "a-newcomer"), "again")
+                self.assertIn(answer, reply)
+                self.assertEqual(await self.can_login(server, "alice@localhost", "a-newcomer"), answer != "<conflict ")
+        # An admin may give the name out again (xmppctl adduser lifts the hold).
+        server.stop()
+        server = self.start_server(extra_toml=config())
+        server.add_user(*ALICE)
+        alice = await self.login(server, "alice@localhost/one", ALICE[1])
+        alice.register_plugin("xep_0077")
+        await alice["xep_0077"].cancel_registration(timeout=TIMEOUT)
+        server.add_user("alice@localhost", "given-by-the-admin")
+        self.assertTrue(await self.can_login(server, "alice@localhost", "given-by-the-admin"))
+
 
 if __name__ == "__main__":
     unittest.main()
