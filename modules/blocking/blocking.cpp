@@ -150,10 +150,12 @@ class BlockingModule final : public xmppd::Module {
       return block ? s.add(u, d, jids) : s.remove(u, d, jids);
     };
     Jid owner = from->bare();
+    // Unblocking everyone (§3.5) unblocks each JID on the list: each gets its presence back.
+    std::vector<std::string> affected = block || !jids.empty() ? jids : cache_.jids(owner);
     run(owner, std::move(iq), std::move(op),
-        [this, owner, block, jids, reply = std::move(reply), push = std::move(push)](const BlocklistSnapshot&) mutable {
+        [this, owner, block, affected, reply = std::move(reply), push = std::move(push)](const BlocklistSnapshot&) mutable {
           ctx_->send(std::move(reply));
-          presence_side_effects(owner, block, jids);
+          presence_side_effects(owner, block, affected);
           for (const Jid& target : cache_.push_targets(owner)) {
             Element copy = push;
             copy.set_attr("to", target.str());

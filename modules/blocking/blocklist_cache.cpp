@@ -63,6 +63,15 @@ bool BlocklistCache::blocks(const Jid& owner, const Jid& other) const {
   return std::any_of(items.begin(), items.end(), [&](const Jid& item) { return item_matches(item, other); });
 }
 
+std::vector<std::string> BlocklistCache::jids(const Jid& bare) const {
+  std::vector<std::string> out;
+  std::lock_guard lock(mutex_);
+  auto it = users_.find(bare.bare_str());
+  if (it != users_.end())
+    for (const Jid& item : it->second.items) out.push_back(item.str());
+  return out;
+}
+
 void BlocklistCache::requested_blocklist(const Jid& full) {
   std::lock_guard lock(mutex_);
   auto it = users_.find(full.bare_str());

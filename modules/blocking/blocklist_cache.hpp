@@ -32,6 +32,9 @@ class BlocklistCache {
   // The account is gone, and its list with it.
   void forget(const Jid& bare);
 
+  // The account's list as cached.
+  std::vector<std::string> jids(const Jid& bare) const;
+
   // Whether `owner` (its bare JID; a resource is ignored) blocks `other`.
   bool blocks(const Jid& owner, const Jid& other) const;
 

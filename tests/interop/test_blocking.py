@@ -231,6 +231,16 @@ class PresenceSideEffects(BlockingTestCase):
         back = await self.next_of(bob.presences, "alice's presence again")
         self.assertEqual(back["from"].full, "alice@localhost/one")
 
+        # Unblocking everyone (an empty unblock, §3.5) gives each one on the list the same.
+        await alice["xep_0191"].block(["bob@localhost", "nobody@localhost"], timeout=TIMEOUT)
+        await self.next_of(bob.unavailable, "unavailable from alice")
+        everyone = alice.make_iq_set()  # slixmpp's unblock() wants a JID
+        everyone.enable("unblock")
+        await everyone.send(timeout=TIMEOUT)
+        self.assertEqual(await self.blocklist(alice), [])
+        back = await self.next_of(bob.presences, "alice's presence after unblocking all")
+        self.assertEqual(back["from"].full, "alice@localhost/one")
+
 
 if __name__ == "__main__":
     unittest.main()
