@@ -95,7 +95,7 @@ TEST(Config, ShippedFileLoadsWithDefaults) {
   EXPECT_EQ(c.modules, (std::vector<std::string>{"roster", "presence", "disco", "offline", "vcard", "private",
                                                 "blocking", "last", "register", "adhoc", "ping", "version",
                                                 "time", "muc", "http_upload", "proxy65", "carbons",
-                                                "push", "mam", "pep", "pubsub"}));
+                                                "push", "mam", "pep", "pubsub", "search"}));
   EXPECT_TRUE(c.module_files.empty());
   // The shipped file serves the web chat: plain HTTP for this machine, HTTPS for the others.
   ASSERT_EQ(c.http.listeners.size(), 2u);
