@@ -148,7 +148,9 @@ Element Room::presence_of(const Occupant& o, const Notice& notice, bool with_jid
   Element& x = p.add_child("x", kMucUser);
   Element& item = x.add_child("item", kMucUser);
   item.set_attr("affiliation", std::string(name_of(affiliation_of(o.real))));
-  item.set_attr("role", std::string(notice.unavailable ? "none" : name_of(o.role)));
+  // Leaving ends the role; a nick change (303) does not, and says which role goes on (§7.6).
+  bool left = notice.unavailable && notice.new_nick.empty();
+  item.set_attr("role", std::string(left ? "none" : name_of(o.role)));
   if (with_jid) item.set_attr("jid", o.real.str());
   if (!notice.new_nick.empty()) item.set_attr("nick", notice.new_nick);
   if (!notice.actor.empty()) item.add_child("actor", kMucUser).set_attr("nick", notice.actor);

@@ -241,6 +241,8 @@ class Conversation(MucTestCase):
         bob.send_presence(pto=f"{room}/Robert")
         gone = await alice.presence_from(f"{room}/Bob", type="unavailable", codes=[303])
         self.assertEqual(item(gone)["nick"], "Robert")
+        # The occupant stays: its real role and affiliation, not "none" (§7.6, example 118).
+        self.assertEqual((item(gone)["role"], item(gone)["affiliation"]), ("participant", "none"))
         back = await alice.presence_from(f"{room}/Robert", type="available")
         self.assertEqual(item(back)["jid"], bob.boundjid.full)
         own_gone = await bob.presence_from(f"{room}/Bob", type="unavailable", codes=[303, 110])
