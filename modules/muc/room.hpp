@@ -166,6 +166,7 @@ class Room {
   void destroy(const xmppd::Element* destroy_request, std::optional<xmppd::Element> reply);
   void set_affiliation(const std::string& bare, Affiliation affiliation, const std::string& actor,
                        const std::string& reason);
+  void announce_affiliation(const std::string& bare, Affiliation affiliation, const std::string& reason);
   void set_role(Occupant& o, Role role, const std::string& actor, const std::string& reason);
 
   xmppd::Jid jid_;

@@ -283,6 +283,7 @@ void Room::set_affiliation(const std::string& bare, Affiliation affiliation, con
   std::vector<std::string> nicks;
   for (const auto& [nick, o] : occupants_)
     if (o.real.bare_str() == bare) nicks.push_back(nick);
+  if (nicks.empty()) announce_affiliation(bare, affiliation, reason);
   for (const std::string& nick : nicks) {
     Occupant& o = occupants_.at(nick);
     Notice notice;
@@ -301,6 +302,24 @@ void Room::set_affiliation(const std::string& bare, Affiliation affiliation, con
       broadcast_presence(o, notice);
     }
   }
+}
+
+// A change for someone who is not in the room: the occupants who may see real JIDs are
+// told in a message from the room, and so is the user of a members-only room, whose
+// entry it decides (§9.3, §9.4).
+void Room::announce_affiliation(const std::string& bare, Affiliation affiliation, const std::string& reason) {
+  Element message("message", xmppd::ns::kClient);
+  message.set_attr("from", jid_.str());
+  Element& item = message.add_child("x", kMucUser).add_child("item", kMucUser);
+  item.set_attr("affiliation", std::string(name_of(affiliation)));
+  item.set_attr("jid", bare);
+  if (!reason.empty()) item.add_child("reason", kMucUser).add_text(reason);
+  std::vector<Jid> told;
+  for (const auto& [nick, o] : occupants_)
+    if (sees_real_jids(o)) told.push_back(o.real);
+  if (config_.members_only)
+    if (auto user = Jid::parse(bare)) told.push_back(*user);
+  if (!told.empty()) env_.send_to_many(message, told);
 }
 
 // §10.1.2 (the form), §10.2.

@@ -121,6 +121,13 @@ class Moderation(MucTestCase):
         self.assertEqual(await carol.join_refused(room, "Carol"), "registration-required")
 
         await alice.muc.set_affiliation(room, "member", jid="carol@localhost", timeout=15)
+        # Carol is not in the room: the owner is told in a message from the room, and so is
+        # Carol, whom membership lets in (§9.3).
+        def announcement(m):
+            return m["from"].full == room and m.xml.find(f"{{{MUC_USER}}}x/{{{MUC_USER}}}item") is not None
+        for client in (alice, carol):
+            told = (await client.messages.take(announcement)).xml.find(f"{{{MUC_USER}}}x/{{{MUC_USER}}}item")
+            self.assertEqual((told.get("affiliation"), told.get("jid")), ("member", "carol@localhost"))
         self.assertEqual(await alice.muc.get_affiliation_list(room, "member", timeout=15), ["carol@localhost"])
         presence, _, _, _ = await carol.join(room, "Carol")
         self.assertEqual(item(presence)["affiliation"], "member")
