@@ -21,6 +21,7 @@ constexpr const char* kWhois = "muc#roomconfig_whois";
 constexpr const char* kMaxUsers = "muc#roomconfig_maxusers";
 constexpr const char* kChangeSubject = "muc#roomconfig_changesubject";
 constexpr const char* kAllowInvites = "muc#roomconfig_allowinvites";
+constexpr const char* kGetMemberList = "muc#roomconfig_getmemberlist";
 
 Element& field(Element& form, std::string var, std::string type, std::string label) {
   Element& f = form.add_child("field", kDataForms);
@@ -70,6 +71,10 @@ Element form_of(const RoomConfig& c, std::string type, bool with_labels) {
   flag(kChangeSubject, "Occupants may change the subject", c.occupants_change_subject);
   flag(kAllowInvites, "Occupants may invite others to a members-only room", c.occupants_invite);
   flag(kEnableLogging, "Keep a message archive (persistent rooms)", c.enable_logging);
+  Element& members = field(form, kGetMemberList, type_of("list-multi"), label("Roles that may read the member list"));
+  for (const std::string& role : c.member_list_roles) value(members, role);
+  if (with_labels)
+    for (const char* role : {"moderator", "participant", "visitor"}) option(members, role, role);
   return form;
 }
 
@@ -118,6 +123,15 @@ std::optional<RoomConfig> apply_config_form(const Element& form, RoomConfig c, s
     else if (var == kChangeSubject) ok = set_flag(c.occupants_change_subject);
     else if (var == kAllowInvites) ok = set_flag(c.occupants_invite);
     else if (var == kEnableLogging) ok = set_flag(c.enable_logging);
+    else if (var == kGetMemberList) {
+      c.member_list_roles.clear();
+      for (const Element& r : f.nodes()) {
+        if (!r.is("value", kDataForms)) continue;
+        std::string role = r.text();
+        ok = ok && (role == "moderator" || role == "participant" || role == "visitor");
+        c.member_list_roles.insert(role);
+      }
+    }
     else if (var == kWhois) {
       ok = v == "anyone" || v == "moderators";
       c.non_anonymous = v == "anyone";

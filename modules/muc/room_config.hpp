@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <xmppd/element.hpp>
@@ -27,6 +28,9 @@ struct RoomConfig {
   bool occupants_change_subject = false;
   bool occupants_invite = false;  // in members-only rooms, not only admins may invite
   bool enable_logging = true;     // a persistent room keeps an archive (XEP-0313 at its JID)
+  // Occupants of these roles may read the member list besides admins and owners (§9.5,
+  // muc#roomconfig_getmemberlist): "moderator", "participant", "visitor".
+  std::set<std::string> member_list_roles{"moderator"};
 
   friend bool operator==(const RoomConfig&, const RoomConfig&) = default;
 };

@@ -178,7 +178,12 @@ void Room::admin_get(const Element& iq, const Jid& from) {
   }
   auto affiliation = affiliation_named(item->attr_or("affiliation"));
   if (!affiliation || *affiliation == Affiliation::none) return env_.send(stanza::error(iq, "bad-request"));
-  if (affiliation_of(from) < Affiliation::admin) return env_.send(stanza::error(iq, "forbidden"));
+  // Admins and owners read every list; the member list also occupants of the roles the
+  // configuration names (§9.5).
+  const Occupant* asker = find(from);
+  bool may_read_members = *affiliation == Affiliation::member && asker &&
+                          config_.member_list_roles.contains(std::string(name_of(asker->role)));
+  if (affiliation_of(from) < Affiliation::admin && !may_read_members) return env_.send(stanza::error(iq, "forbidden"));
   for (const auto& [jid, a] : affiliations_) {
     if (a != *affiliation) continue;
     Element& i = query.add_child("item", kMucAdmin);

@@ -179,7 +179,8 @@ class MucClient(Client):
         submit.add_field(var="FORM_TYPE", ftype="hidden", value="http://jabber.org/protocol/muc#roomconfig")
         for key, value in values.items():
             assert f"muc#roomconfig_{key}" in offered, f"no field {key} in {form}"
-            submit.add_field(var=f"muc#roomconfig_{key}", value=value)
+            submit.add_field(var=f"muc#roomconfig_{key}", value=value,
+                             ftype="list-multi" if isinstance(value, list) else None)
         await self.muc.set_room_config(room, submit, timeout=TIMEOUT)
 
 

@@ -131,8 +131,13 @@ class Moderation(MucTestCase):
         self.assertEqual(await alice.muc.get_affiliation_list(room, "member", timeout=15), ["carol@localhost"])
         presence, _, _, _ = await carol.join(room, "Carol")
         self.assertEqual(item(presence)["affiliation"], "member")
-        # Members may not read the lists (admins and owners do).
+        # Members may not read the lists (admins and owners do)...
         self.assertEqual(await carol.iq_error(carol.muc.get_affiliation_list(room, "member", timeout=15)),
+                         "forbidden")
+        # ... unless the room lets participants read the member list (§9.5); the others stay closed.
+        await alice.configure(room, getmemberlist=["moderator", "participant"])
+        self.assertEqual(await carol.muc.get_affiliation_list(room, "member", timeout=15), ["carol@localhost"])
+        self.assertEqual(await carol.iq_error(carol.muc.get_affiliation_list(room, "owner", timeout=15)),
                          "forbidden")
         # Losing membership of a members-only room removes (321).
         await alice.muc.set_affiliation(room, "none", jid="carol@localhost", timeout=15)

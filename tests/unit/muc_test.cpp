@@ -185,12 +185,26 @@ TEST(RoomConfigForm, StoredSubmissionRoundTrips) {
   c.max_occupants = 42;
   c.occupants_change_subject = true;
   c.occupants_invite = true;
+  c.member_list_roles = {"moderator", "participant"};
   std::string stored = muc::config_submission(c).str(muc::kDataForms);
   auto parsed = Element::parse(stored, muc::kDataForms);
   ASSERT_TRUE(parsed);
   auto back = muc::apply_config_form(*parsed, muc::RoomConfig{}, std::numeric_limits<std::int64_t>::max());
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, c);
+}
+
+TEST(RoomConfigForm, WhoMayReadTheMemberListIsRolesOnly) {
+  Element form("x", muc::kDataForms);
+  Element& field = form.add_child("field", muc::kDataForms);
+  field.set_attr("var", "muc#roomconfig_getmemberlist");
+  field.add_child("value", muc::kDataForms).add_text("participant");
+  field.add_child("value", muc::kDataForms).add_text("visitor");
+  auto config = muc::apply_config_form(form, muc::RoomConfig{}, 100);
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->member_list_roles, (std::set<std::string>{"participant", "visitor"}));
+  field.add_child("value", muc::kDataForms).add_text("owner");  // an affiliation, not a role
+  EXPECT_FALSE(muc::apply_config_form(form, muc::RoomConfig{}, 100));
 }
 
 TEST(RoomConfigForm, TheFormShowsCurrentValues) {
