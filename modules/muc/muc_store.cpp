@@ -24,6 +24,7 @@ const std::vector<std::string> kMigrations = {
          PRIMARY KEY(service, room, jid),
          FOREIGN KEY(service, room) REFERENCES muc_rooms(service, room) ON DELETE CASCADE
        );)",
+    R"(ALTER TABLE muc_rooms ADD COLUMN subject_payloads TEXT NOT NULL DEFAULT '';)",
 };
 
 Database& migrated(Database& db) {
@@ -35,11 +36,12 @@ Database& migrated(Database& db) {
 
 MucStore::MucStore(Database& db)
     : db_(migrated(db)),
-      select_rooms_(db, "SELECT room, config, subject, subject_by FROM muc_rooms WHERE service = ?1"),
+      select_rooms_(db, "SELECT room, config, subject, subject_by, subject_payloads FROM muc_rooms WHERE service = ?1"),
       select_affiliations_(db, "SELECT room, jid, affiliation FROM muc_affiliations WHERE service = ?1"),
       upsert_room_(db,
-                   "INSERT INTO muc_rooms(service, room, config, subject, subject_by) VALUES(?1, ?2, ?3, ?4, ?5) "
-                   "ON CONFLICT(service, room) DO UPDATE SET config = ?3, subject = ?4, subject_by = ?5"),
+                   "INSERT INTO muc_rooms(service, room, config, subject, subject_by, subject_payloads) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(service, room) DO UPDATE SET config = ?3, "
+                   "subject = ?4, subject_by = ?5, subject_payloads = ?6"),
       delete_affiliations_(db, "DELETE FROM muc_affiliations WHERE service = ?1 AND room = ?2"),
       insert_affiliation_(db, "INSERT INTO muc_affiliations(service, room, jid, affiliation) VALUES(?1, ?2, ?3, ?4)"),
       delete_room_(db, "DELETE FROM muc_rooms WHERE service = ?1 AND room = ?2") {}
@@ -56,6 +58,7 @@ std::vector<StoredRoom> MucStore::load(const std::string& service) {
       r.config = select_rooms_.column_text(1);
       r.subject = select_rooms_.column_text(2);
       r.subject_by = select_rooms_.column_text(3);
+      r.subject_payloads = select_rooms_.column_text(4);
     }
   }
   {
@@ -77,7 +80,7 @@ void MucStore::save(const StoredRoom& room) {
   {
     StatementUse use(upsert_room_);
     upsert_room_.bind(1, room.service).bind(2, room.room).bind(3, room.config).bind(4, room.subject)
-        .bind(5, room.subject_by).exec();
+        .bind(5, room.subject_by).bind(6, room.subject_payloads).exec();
   }
   {
     StatementUse use(delete_affiliations_);

@@ -17,6 +17,7 @@ struct StoredRoom {
   std::string config;   // the muc#roomconfig form, submitted (serialized <x/>)
   std::string subject;
   std::string subject_by;                             // nick that set it, empty: the room
+  std::string subject_payloads;                       // what else its message carried (<thread/>, ...)
   std::map<std::string, std::string> affiliations;  // bare JID → owner/admin/member/outcast
 };
 

@@ -81,6 +81,9 @@ void Room::create(const Jid& creator, bool instant) {
 void Room::restore(const StoredRoom& stored) {
   subject_ = stored.subject;
   subject_by_ = stored.subject_by;
+  if (auto payloads = Element::parse(stored.subject_payloads, kClient))
+    for (const Element& p : payloads->nodes())
+      if (!p.is_text()) subject_payloads_.push_back(p);
   for (const auto& [jid, name] : stored.affiliations)
     if (auto a = affiliation_named(name); a && *a != Affiliation::none) affiliations_[jid] = *a;
 }
@@ -96,6 +99,9 @@ StoredRoom Room::snapshot() const {
   s.config = config_submission(config_).str(kDataForms);
   s.subject = subject_;
   s.subject_by = subject_by_;
+  Element payloads("payloads", kClient);
+  for (const Element& p : subject_payloads_) payloads.add_child(p);
+  s.subject_payloads = payloads.str(kClient);
   for (const auto& [jid, a] : affiliations_) s.affiliations[jid] = std::string(name_of(a));
   return s;
 }
@@ -184,6 +190,7 @@ Element Room::subject_message() const {
   m.set_attr("type", "groupchat");
   m.set_attr("from", subject_by_.empty() ? jid_.str() : occupant_jid(subject_by_).str());
   m.add_child("subject", kClient).add_text(subject_);  // empty when there is none (§7.2.15)
+  for (const Element& p : subject_payloads_) m.add_child(p);
   return m;
 }
 
@@ -387,12 +394,17 @@ void Room::groupchat(Element message, const Jid& from, bool checked) {
     return env_.retract(*this, id, from.bare_str(), std::nullopt, std::move(done));
   }
   const Element* subject = message.child("subject", kClient);
-  bool subject_change = subject && !message.child("body", kClient);
+  // §8.1: a subject with a body or a thread is a message about something, not a new subject.
+  bool subject_change = subject && !message.child("body", kClient) && !message.child("thread", kClient);
   if (subject_change) {
     if (o->role != Role::moderator && !config_.occupants_change_subject)
       return env_.send(stanza::error(message, "forbidden"));
     subject_ = subject->text();
     subject_by_ = o->nick;
+    subject_payloads_.clear();
+    for (const Element& p : message.nodes())
+      if (!p.is_text() && !p.is("subject", kClient) && !p.is("stanza-id", "urn:xmpp:sid:0") && !p.is("delay", "urn:xmpp:delay"))
+        subject_payloads_.push_back(p);
   }
   message.set_attr("from", occupant_jid(o->nick).str());
   message.remove_attr("to");

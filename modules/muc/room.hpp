@@ -181,6 +181,8 @@ class Room {
   std::unique_ptr<xmppd::Audience> everyone_;                  // fan-out list; reset on change
   std::string subject_;
   std::string subject_by_;  // nick, empty for the room
+  // What else the subject's message carried (extensions), replayed with it.
+  std::vector<xmppd::Element> subject_payloads_;
   History history_;
 };
 

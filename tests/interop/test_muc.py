@@ -137,7 +137,10 @@ class Conversation(MucTestCase):
         room = room_jid("talk")
         await alice.instant_room(room, "Alice")
 
-        alice.muc.set_subject(room, "Tea & <cake>")
+        # The subject, with an extension of the client's (kept and replayed with it).
+        topic = alice.make_message(mto=room, mtype="groupchat", msubject="Tea & <cake>")
+        ET.SubElement(topic.xml, "{urn:example:topic}source").text = "the menu"
+        topic.send()
         subject = await alice.message_from(f"{room}/Alice", lambda m: m["subject"] == "Tea & <cake>", "subject")
         self.assertEqual(subject["type"], "groupchat")
         for body in ("one", "two", "three"):
@@ -162,6 +165,7 @@ class Conversation(MucTestCase):
             self.assertIsNotNone(delay.get("stamp"))
         self.assertEqual(subject["subject"], "Tea & <cake>")
         self.assertEqual(subject["from"].full, f"{room}/Alice")
+        self.assertEqual(subject.xml.findtext("{urn:example:topic}source"), "the menu")
         # join_muc_wait collects history only until the subject arrives: it came first.
 
         # The moderator sees Bob's real JID.
@@ -190,6 +194,12 @@ class Conversation(MucTestCase):
         bob.muc.set_subject(room, "Coffee")
         refused = await bob.message_from(room, lambda m: m["type"] == "error", "subject refusal")
         self.assertEqual(error_condition(refused), "forbidden")
+        # A subject with a thread is a message about something (§8.1), which he may send.
+        about = bob.make_message(mto=room, mtype="groupchat", msubject="Re: tea")
+        about["thread"] = "t1"
+        about.send()
+        got = await alice.message_from(f"{room}/Bob", lambda m: m["subject"] == "Re: tea", "a threaded subject")
+        self.assertEqual(got["thread"], "t1")
 
         # Everyone gets a groupchat message, from the sender's occupant JID, once.
         bob.send_message(mto=room, mbody="hello all", mtype="groupchat")
