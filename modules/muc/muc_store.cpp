@@ -25,6 +25,7 @@ const std::vector<std::string> kMigrations = {
          FOREIGN KEY(service, room) REFERENCES muc_rooms(service, room) ON DELETE CASCADE
        );)",
     R"(ALTER TABLE muc_rooms ADD COLUMN subject_payloads TEXT NOT NULL DEFAULT '';)",
+    R"(ALTER TABLE muc_affiliations ADD COLUMN nick TEXT NOT NULL DEFAULT '';  -- registered (§7.10), or empty)",
 };
 
 Database& migrated(Database& db) {
@@ -37,13 +38,14 @@ Database& migrated(Database& db) {
 MucStore::MucStore(Database& db)
     : db_(migrated(db)),
       select_rooms_(db, "SELECT room, config, subject, subject_by, subject_payloads FROM muc_rooms WHERE service = ?1"),
-      select_affiliations_(db, "SELECT room, jid, affiliation FROM muc_affiliations WHERE service = ?1"),
+      select_affiliations_(db, "SELECT room, jid, affiliation, nick FROM muc_affiliations WHERE service = ?1"),
       upsert_room_(db,
                    "INSERT INTO muc_rooms(service, room, config, subject, subject_by, subject_payloads) "
                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(service, room) DO UPDATE SET config = ?3, "
                    "subject = ?4, subject_by = ?5, subject_payloads = ?6"),
       delete_affiliations_(db, "DELETE FROM muc_affiliations WHERE service = ?1 AND room = ?2"),
-      insert_affiliation_(db, "INSERT INTO muc_affiliations(service, room, jid, affiliation) VALUES(?1, ?2, ?3, ?4)"),
+      insert_affiliation_(db, "INSERT INTO muc_affiliations(service, room, jid, affiliation, nick) "
+                              "VALUES(?1, ?2, ?3, ?4, ?5)"),
       delete_room_(db, "DELETE FROM muc_rooms WHERE service = ?1 AND room = ?2") {}
 
 std::vector<StoredRoom> MucStore::load(const std::string& service) {
@@ -66,8 +68,10 @@ std::vector<StoredRoom> MucStore::load(const std::string& service) {
     select_affiliations_.bind(1, service);
     while (select_affiliations_.step()) {
       auto it = rooms.find(select_affiliations_.column_text(0));
-      if (it != rooms.end())
-        it->second.affiliations[select_affiliations_.column_text(1)] = select_affiliations_.column_text(2);
+      if (it == rooms.end()) continue;
+      std::string jid = select_affiliations_.column_text(1);
+      it->second.affiliations[jid] = select_affiliations_.column_text(2);
+      if (std::string nick = select_affiliations_.column_text(3); !nick.empty()) it->second.nicks[jid] = nick;
     }
   }
   std::vector<StoredRoom> out;
@@ -88,7 +92,9 @@ void MucStore::save(const StoredRoom& room) {
   }
   for (const auto& [jid, affiliation] : room.affiliations) {
     StatementUse use(insert_affiliation_);
-    insert_affiliation_.bind(1, room.service).bind(2, room.room).bind(3, jid).bind(4, affiliation).exec();
+    auto nick = room.nicks.find(jid);
+    insert_affiliation_.bind(1, room.service).bind(2, room.room).bind(3, jid).bind(4, affiliation)
+        .bind(5, nick == room.nicks.end() ? std::string() : nick->second).exec();
   }
   tx.commit();
 }

@@ -19,6 +19,7 @@ struct StoredRoom {
   std::string subject_by;                             // nick that set it, empty: the room
   std::string subject_payloads;                       // what else its message carried (<thread/>, ...)
   std::map<std::string, std::string> affiliations;  // bare JID → owner/admin/member/outcast
+  std::map<std::string, std::string> nicks;         // bare JID → the nick it registered (§7.10)
 };
 
 class MucStore {

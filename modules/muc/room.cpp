@@ -86,6 +86,7 @@ void Room::restore(const StoredRoom& stored) {
       if (!p.is_text()) subject_payloads_.push_back(p);
   for (const auto& [jid, name] : stored.affiliations)
     if (auto a = affiliation_named(name); a && *a != Affiliation::none) affiliations_[jid] = *a;
+  registered_nicks_ = stored.nicks;
 }
 
 void Room::restore_history(std::vector<History::Entry> entries) {
@@ -103,6 +104,7 @@ StoredRoom Room::snapshot() const {
   for (const Element& p : subject_payloads_) payloads.add_child(p);
   s.subject_payloads = payloads.str(kClient);
   for (const auto& [jid, a] : affiliations_) s.affiliations[jid] = std::string(name_of(a));
+  s.nicks = registered_nicks_;
   return s;
 }
 
@@ -118,6 +120,12 @@ Jid Room::occupant_jid(const std::string& nick) const { return jid_.with_resourc
 Room::Occupant* Room::find(const Jid& real) {
   auto it = nick_of_.find(real);
   return it == nick_of_.end() ? nullptr : &occupants_.at(it->second);
+}
+
+bool Room::registered_by_other(const std::string& nick, const Jid& user) const {
+  std::string bare = user.bare_str();
+  return std::any_of(registered_nicks_.begin(), registered_nicks_.end(),
+                     [&](const auto& entry) { return entry.second == nick && entry.first != bare; });
 }
 
 bool Room::sees_real_jids(const Occupant& viewer) const {
@@ -244,7 +252,7 @@ void Room::join(Element presence, const Jid& from, const Jid& to, bool just_crea
   // §7.2: in the order the XEP lists the checks.
   if (locked_ && affiliation != Affiliation::owner) return refuse("item-not-found");  // §10.1.1
   if (affiliation == Affiliation::outcast) return refuse("forbidden");                 // §7.2.7
-  if (occupants_.contains(nick)) return refuse("conflict");                             // §7.2.8
+  if (occupants_.contains(nick) || registered_by_other(nick, from)) return refuse("conflict");  // §7.2.8, §7.10
   if (config_.members_only && affiliation < Affiliation::member) return refuse("registration-required");
   if (config_.password_protected && (!x || x->child_text("password", kMuc) != config_.password))
     return refuse("not-authorized");  // §7.2.6
@@ -297,7 +305,7 @@ void Room::send_state_to(const Occupant& o, const Element& join_x, bool just_cre
 
 // §7.6.
 void Room::change_nick(Occupant& o, const Element& presence, const std::string& nick, const Jid& to) {
-  if (occupants_.contains(nick)) {
+  if (occupants_.contains(nick) || registered_by_other(nick, o.real)) {
     Element error = stanza::error(presence, "conflict");
     error.set_attr("from", to.str());
     env_.send(std::move(error));

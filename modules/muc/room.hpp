@@ -129,6 +129,8 @@ class Room {
   xmppd::Jid occupant_jid(const std::string& nick) const;
   Occupant* find(const xmppd::Jid& real);
   bool sees_real_jids(const Occupant& viewer) const;
+  // Whether `nick` is registered in the room by an account other than `user`'s.
+  bool registered_by_other(const std::string& nick, const xmppd::Jid& user) const;
   Role default_role(Affiliation affiliation) const;
   xmppd::Audience& everyone();
 
@@ -167,6 +169,7 @@ class Room {
   void set_affiliation(const std::string& bare, Affiliation affiliation, const std::string& actor,
                        const std::string& reason);
   void announce_affiliation(const std::string& bare, Affiliation affiliation, const std::string& reason);
+  void registration(const xmppd::Element& iq, const xmppd::Jid& from);
   void set_role(Occupant& o, Role role, const std::string& actor, const std::string& reason);
 
   xmppd::Jid jid_;
@@ -178,6 +181,7 @@ class Room {
   std::map<std::string, Occupant, std::less<>> occupants_;                 // by nick
   std::unordered_map<xmppd::Jid, std::string> nick_of_;        // real full JID → nick
   std::map<std::string, Affiliation> affiliations_;            // bare JID → not none
+  std::map<std::string, std::string> registered_nicks_;        // bare JID (member or above) → nick
   std::unique_ptr<xmppd::Audience> everyone_;                  // fan-out list; reset on change
   std::string subject_;
   std::string subject_by_;  // nick, empty for the room

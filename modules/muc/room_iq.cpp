@@ -20,6 +20,9 @@ namespace stanza = xmppd::stanza;
 constexpr const char* kClient = xmppd::ns::kClient;
 constexpr const char* kPing = "urn:xmpp:ping";
 constexpr const char* kRoomInfoFormType = "http://jabber.org/protocol/muc#roominfo";
+constexpr const char* kRegister = "jabber:iq:register";
+constexpr const char* kRegisterFormType = "http://jabber.org/protocol/muc#register";
+constexpr const char* kRoomNick = "muc#register_roomnick";
 
 }  // namespace
 
@@ -32,7 +35,20 @@ void Room::on_iq(Element iq, const Jid& from, const std::string& nick) {
   bool owner = affiliation_of(from) == Affiliation::owner;
   if (locked_ && !owner) return env_.send(stanza::error(iq, "item-not-found"));
   const std::string& ns = payload->ns();
-  if (type == "get" && payload->is("query", kDiscoInfo)) return disco_info(iq);
+  if (type == "get" && payload->is("query", kDiscoInfo)) {
+    if (payload->attr_or("node") != "x-roomuser-item") return disco_info(iq);
+    // §7.12: the nick the asker registered, as the identity's name.
+    Element result = stanza::iq_result(iq);
+    Element& query = result.add_child("query", kDiscoInfo);
+    query.set_attr("node", "x-roomuser-item");
+    if (auto nick = registered_nicks_.find(from.bare_str()); nick != registered_nicks_.end())
+      query.add_child("identity", kDiscoInfo)
+          .set_attr("category", "conference")
+          .set_attr("name", nick->second)
+          .set_attr("type", "text");
+    return env_.send(std::move(result));
+  }
+  if (payload->is("query", kRegister)) return registration(iq, from);
   if (type == "get" && payload->is("query", kDiscoItems)) {
     Element result = stanza::iq_result(iq);
     result.add_child("query", kDiscoItems);  // occupants are not listed: their nicks are theirs
@@ -285,6 +301,7 @@ void Room::set_affiliation(const std::string& bare, Affiliation affiliation, con
                            const std::string& reason) {
   if (affiliation == Affiliation::none) affiliations_.erase(bare);
   else affiliations_[bare] = affiliation;
+  if (affiliation < Affiliation::member) registered_nicks_.erase(bare);  // a registration is membership
   std::vector<std::string> nicks;
   for (const auto& [nick, o] : occupants_)
     if (o.real.bare_str() == bare) nicks.push_back(nick);
@@ -307,6 +324,65 @@ void Room::set_affiliation(const std::string& bare, Affiliation affiliation, con
       broadcast_presence(o, notice);
     }
   }
+}
+
+// §7.10: registering with a room reserves a nick and makes the account a member; the
+// answer to a get is the form, or <registered/> with the nick. <remove/> (XEP-0077 §3.2)
+// ends both (an admin or owner keeps the affiliation).
+void Room::registration(const Element& iq, const Jid& from) {
+  std::string bare = from.bare_str();
+  Affiliation affiliation = affiliation_of(from);
+  if (affiliation == Affiliation::outcast) return env_.send(stanza::error(iq, "forbidden"));
+  auto registered = registered_nicks_.find(bare);
+  const Element& query = *iq.first_child();
+  if (iq.attr_or("type") == "get") {
+    Element result = stanza::iq_result(iq);
+    Element& answer = result.add_child("query", kRegister);
+    if (registered != registered_nicks_.end()) {
+      answer.add_child("registered", kRegister);
+      answer.add_child("username", kRegister).add_text(registered->second);
+      return env_.send(std::move(result));
+    }
+    answer.add_child("instructions", kRegister).add_text("Choose the nickname you want to keep in this room.");
+    Element& form = answer.add_child("x", kDataForms);
+    form.set_attr("type", "form");
+    form.add_child("title", kDataForms).add_text("Registration with " + jid_.node());
+    Element& type = form.add_child("field", kDataForms);
+    type.set_attr("var", "FORM_TYPE");
+    type.set_attr("type", "hidden");
+    type.add_child("value", kDataForms).add_text(kRegisterFormType);
+    Element& nick = form.add_child("field", kDataForms);
+    nick.set_attr("var", kRoomNick);
+    nick.set_attr("type", "text-single");
+    nick.set_attr("label", "Nickname");
+    nick.add_child("required", kDataForms);
+    return env_.send(std::move(result));
+  }
+  bool changed = false;
+  if (query.child("remove", kRegister)) {
+    if (registered == registered_nicks_.end()) return env_.send(stanza::error(iq, "item-not-found"));
+    registered_nicks_.erase(registered);
+    if (affiliation == Affiliation::member) set_affiliation(bare, Affiliation::none, "", "");
+    changed = true;
+  } else {
+    const Element* form = query.child("x", kDataForms);
+    if (form && form->attr_or("type") == "cancel") return env_.send(stanza::iq_result(iq));
+    std::string nick;
+    if (form)
+      for (const Element& f : form->nodes())
+        if (f.is("field", kDataForms) && f.attr_or("var") == kRoomNick) nick = f.child_text("value", kDataForms);
+    auto occupant = Jid::make(jid_.node(), jid_.domain(), nick);
+    if (nick.empty() || !occupant) return env_.send(stanza::error(iq, "not-acceptable"));
+    nick = occupant->resource();  // as a join would normalize it
+    auto in_use = occupants_.find(nick);
+    if (registered_by_other(nick, from) || (in_use != occupants_.end() && in_use->second.real.bare() != from.bare()))
+      return env_.send(stanza::error(iq, "conflict"));
+    registered_nicks_[bare] = nick;
+    if (affiliation < Affiliation::member) set_affiliation(bare, Affiliation::member, "", "");
+    changed = true;
+  }
+  if (changed && stored()) return env_.persist(*this, stanza::iq_result(iq));
+  env_.send(stanza::iq_result(iq));
 }
 
 // A change for someone who is not in the room: the occupants who may see real JIDs are
