@@ -144,6 +144,62 @@ class Moderation(MucTestCase):
         await carol.presence_from(f"{room}/Carol", type="unavailable", codes=[321, 110])
         self.assertEqual(await carol.join_refused(room, "Carol"), "registration-required")
 
+    async def test_registration_reserves_a_nick(self):
+        REGISTER, DATA, INFO = "jabber:iq:register", "jabber:x:data", "http://jabber.org/protocol/disco#info"
+        server = self.start_muc_server()
+        alice, room = await self.room_with(server, "regulars", persistentroom="1")
+        bob = await self.connect(server, "bob")
+        carol = await self.connect(server, "carol")
+
+        async def register(client, nick=None, remove=False):
+            iq = client.make_iq_set(ito=room)
+            query = ET.SubElement(iq.xml, f"{{{REGISTER}}}query")
+            if remove:
+                ET.SubElement(query, f"{{{REGISTER}}}remove")
+            else:
+                form = client["xep_0004"].make_form(ftype="submit")
+                form.add_field(var="FORM_TYPE", value="http://jabber.org/protocol/muc#register")
+                form.add_field(var="muc#register_roomnick", value=nick)
+                query.append(form.xml)
+            return await iq.send(timeout=15)
+
+        async def reserved(client):
+            iq = client.make_iq_get(ito=room)
+            ET.SubElement(iq.xml, f"{{{INFO}}}query", {"node": "x-roomuser-item"})
+            identity = (await iq.send(timeout=15)).xml.find(f"{{{INFO}}}query/{{{INFO}}}identity")
+            return identity.get("name") if identity is not None else None
+
+        # §7.10: the form, then the registration: a member with the nick.
+        iq = bob.make_iq_get(ito=room)
+        ET.SubElement(iq.xml, f"{{{REGISTER}}}query")
+        form = (await iq.send(timeout=15)).xml.find(f"{{{REGISTER}}}query/{{{DATA}}}x")
+        self.assertIn("muc#register_roomnick", [f.get("var") for f in form.findall(f"{{{DATA}}}field")])
+        await register(bob, "Bobby")
+        self.assertEqual(await alice.muc.get_affiliation_list(room, "member", timeout=15), ["bob@localhost"])
+        self.assertEqual(await reserved(bob), "Bobby")  # §7.12
+        self.assertIsNone(await reserved(carol))
+        # The nick is Bob's: Carol can neither join with it nor register it.
+        self.assertEqual(await carol.join_refused(room, "Bobby"), "conflict")
+        self.assertEqual(await carol.iq_error(register(carol, "Bobby")), "conflict")
+        presence, _, _, _ = await bob.join(room, "Bobby")
+        self.assertEqual(item(presence)["affiliation"], "member")
+
+        # Kept across a restart (a persistent room).
+        server.stop()
+        server.start()
+        bob = await self.connect(server, "bob")
+        self.assertEqual(await reserved(bob), "Bobby")
+        iq = bob.make_iq_get(ito=room)
+        ET.SubElement(iq.xml, f"{{{REGISTER}}}query")
+        answer = (await iq.send(timeout=15)).xml.find(f"{{{REGISTER}}}query")
+        self.assertIsNotNone(answer.find(f"{{{REGISTER}}}registered"))
+        self.assertEqual(answer.findtext(f"{{{REGISTER}}}username"), "Bobby")
+        # Unregistering gives up the nick and the membership.
+        await register(bob, remove=True)
+        self.assertIsNone(await reserved(bob))
+        alice = await self.connect(server, "alice")
+        self.assertEqual(await alice.muc.get_affiliation_list(room, "member", timeout=15), [])
+
     async def test_password_protected(self):
         server = self.start_muc_server()
         alice, room = await self.room_with(server, "vault", passwordprotectedroom="1", roomsecret="open sesame")
