@@ -53,6 +53,11 @@ class VcardModule final : public xmppd::Module {
       add_photo_hash(e.from, e.presence);
       return xmppd::HookResult::pass;
     });
+    // Directed presence too, a room join above all: the occupant's avatar shows there.
+    ctx.on_outgoing(0, [this](xmppd::StanzaEvent& e) {
+      if (e.stanza.name() == "presence" && e.from.bare() != e.to.bare()) add_photo_hash(e.from, e.stanza);
+      return xmppd::HookResult::pass;
+    });
   }
 
  private:

@@ -6,6 +6,7 @@ Run from tests/interop/ with Debian's interpreter:
 
 import asyncio
 import unittest
+import xml.etree.ElementTree as ET
 
 from slixmpp.exceptions import IqError
 
@@ -131,3 +132,40 @@ class AvatarHash(VcardTestCase):
         found = presence.xml.find("{vcard-temp:x:update}x/{vcard-temp:x:update}photo")
         self.assertIsNotNone(found, presence)
         self.assertEqual(found.text, hashlib.sha1(photo).hexdigest())
+
+    async def test_photo_hash_in_a_room_occupants_presence(self):
+        import hashlib
+
+        server = self.start_server_with_users(
+            extra_toml='modules = ["roster", "presence", "disco", "vcard", "muc"]\n')
+        photo = bytes(range(256)) * 2
+        alice = await self.login_with_vcard(server, "alice@localhost/desk", ALICE[1])
+        card = self.vcard(alice, "Alice Liddell")
+        card["PHOTO"]["TYPE"] = "image/png"
+        card["PHOTO"]["BINVAL"] = photo
+        await alice["xep_0054"].publish_vcard(card, timeout=15)
+        bob = await self.login(server, "bob@localhost/home", BOB[1])
+        seen = asyncio.Queue()
+        bob.add_event_handler("presence", lambda p: seen.put_nowait(p) if p["from"].resource == "Alice" else None)
+        room = "tea@conference.localhost"
+        # Bob makes the room (an instant room: the default configuration accepted).
+        create = bob.make_presence(pto=f"{room}/Bob")
+        ET.SubElement(create.xml, "{http://jabber.org/protocol/muc}x")
+        create.send()
+        instant = bob.make_iq_set(ito=room)
+        query = ET.SubElement(instant.xml, "{http://jabber.org/protocol/muc#owner}query")
+        ET.SubElement(query, "{jabber:x:data}x", {"type": "submit"})
+        await instant.send(timeout=15)
+        # Alice's client sends a plain join, without the avatar hash: the server adds it, and
+        # the room passes it on with her occupant presence.
+        join = alice.make_presence(pto=f"{room}/Alice")
+        ET.SubElement(join.xml, "{http://jabber.org/protocol/muc}x")
+        join.send()
+        presence = await asyncio.wait_for(seen.get(), 15)
+        found = presence.xml.find("{vcard-temp:x:update}x/{vcard-temp:x:update}photo")
+        self.assertIsNotNone(found, presence)
+        self.assertEqual(found.text, hashlib.sha1(photo).hexdigest())
+
+
+if __name__ == "__main__":
+    unittest.main()
