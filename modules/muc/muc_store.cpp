@@ -26,6 +26,7 @@ const std::vector<std::string> kMigrations = {
        );)",
     R"(ALTER TABLE muc_rooms ADD COLUMN subject_payloads TEXT NOT NULL DEFAULT '';)",
     R"(ALTER TABLE muc_affiliations ADD COLUMN nick TEXT NOT NULL DEFAULT '';  -- registered (§7.10), or empty)",
+    R"(ALTER TABLE muc_affiliations ADD COLUMN reason TEXT NOT NULL DEFAULT '';)",
 };
 
 Database& migrated(Database& db) {
@@ -38,14 +39,14 @@ Database& migrated(Database& db) {
 MucStore::MucStore(Database& db)
     : db_(migrated(db)),
       select_rooms_(db, "SELECT room, config, subject, subject_by, subject_payloads FROM muc_rooms WHERE service = ?1"),
-      select_affiliations_(db, "SELECT room, jid, affiliation, nick FROM muc_affiliations WHERE service = ?1"),
+      select_affiliations_(db, "SELECT room, jid, affiliation, nick, reason FROM muc_affiliations WHERE service = ?1"),
       upsert_room_(db,
                    "INSERT INTO muc_rooms(service, room, config, subject, subject_by, subject_payloads) "
                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(service, room) DO UPDATE SET config = ?3, "
                    "subject = ?4, subject_by = ?5, subject_payloads = ?6"),
       delete_affiliations_(db, "DELETE FROM muc_affiliations WHERE service = ?1 AND room = ?2"),
-      insert_affiliation_(db, "INSERT INTO muc_affiliations(service, room, jid, affiliation, nick) "
-                              "VALUES(?1, ?2, ?3, ?4, ?5)"),
+      insert_affiliation_(db, "INSERT INTO muc_affiliations(service, room, jid, affiliation, nick, reason) "
+                              "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"),
       delete_room_(db, "DELETE FROM muc_rooms WHERE service = ?1 AND room = ?2") {}
 
 std::vector<StoredRoom> MucStore::load(const std::string& service) {
@@ -72,6 +73,7 @@ std::vector<StoredRoom> MucStore::load(const std::string& service) {
       std::string jid = select_affiliations_.column_text(1);
       it->second.affiliations[jid] = select_affiliations_.column_text(2);
       if (std::string nick = select_affiliations_.column_text(3); !nick.empty()) it->second.nicks[jid] = nick;
+      if (std::string reason = select_affiliations_.column_text(4); !reason.empty()) it->second.reasons[jid] = reason;
     }
   }
   std::vector<StoredRoom> out;
@@ -93,8 +95,10 @@ void MucStore::save(const StoredRoom& room) {
   for (const auto& [jid, affiliation] : room.affiliations) {
     StatementUse use(insert_affiliation_);
     auto nick = room.nicks.find(jid);
+    auto reason = room.reasons.find(jid);
     insert_affiliation_.bind(1, room.service).bind(2, room.room).bind(3, jid).bind(4, affiliation)
-        .bind(5, nick == room.nicks.end() ? std::string() : nick->second).exec();
+        .bind(5, nick == room.nicks.end() ? std::string() : nick->second)
+        .bind(6, reason == room.reasons.end() ? std::string() : reason->second).exec();
   }
   tx.commit();
 }

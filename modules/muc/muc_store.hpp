@@ -20,6 +20,7 @@ struct StoredRoom {
   std::string subject_payloads;                       // what else its message carried (<thread/>, ...)
   std::map<std::string, std::string> affiliations;  // bare JID → owner/admin/member/outcast
   std::map<std::string, std::string> nicks;         // bare JID → the nick it registered (§7.10)
+  std::map<std::string, std::string> reasons;       // bare JID → why its affiliation was given
 };
 
 class MucStore {

@@ -87,6 +87,7 @@ void Room::restore(const StoredRoom& stored) {
   for (const auto& [jid, name] : stored.affiliations)
     if (auto a = affiliation_named(name); a && *a != Affiliation::none) affiliations_[jid] = *a;
   registered_nicks_ = stored.nicks;
+  affiliation_reasons_ = stored.reasons;
 }
 
 void Room::restore_history(std::vector<History::Entry> entries) {
@@ -105,6 +106,7 @@ StoredRoom Room::snapshot() const {
   s.subject_payloads = payloads.str(kClient);
   for (const auto& [jid, a] : affiliations_) s.affiliations[jid] = std::string(name_of(a));
   s.nicks = registered_nicks_;
+  s.reasons = affiliation_reasons_;
   return s;
 }
 

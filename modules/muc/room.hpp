@@ -182,6 +182,7 @@ class Room {
   std::unordered_map<xmppd::Jid, std::string> nick_of_;        // real full JID → nick
   std::map<std::string, Affiliation> affiliations_;            // bare JID → not none
   std::map<std::string, std::string> registered_nicks_;        // bare JID (member or above) → nick
+  std::map<std::string, std::string> affiliation_reasons_;     // bare JID → the reason given with it
   std::unique_ptr<xmppd::Audience> everyone_;                  // fan-out list; reset on change
   std::string subject_;
   std::string subject_by_;  // nick, empty for the room

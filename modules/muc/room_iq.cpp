@@ -205,6 +205,8 @@ void Room::admin_get(const Element& iq, const Jid& from) {
     Element& i = query.add_child("item", kMucAdmin);
     i.set_attr("affiliation", std::string(name_of(a)));
     i.set_attr("jid", jid);
+    if (auto reason = affiliation_reasons_.find(jid); reason != affiliation_reasons_.end())
+      i.add_child("reason", kMucAdmin).add_text(reason->second);
   }
   env_.send(std::move(result));
 }
@@ -302,6 +304,8 @@ void Room::set_affiliation(const std::string& bare, Affiliation affiliation, con
   if (affiliation == Affiliation::none) affiliations_.erase(bare);
   else affiliations_[bare] = affiliation;
   if (affiliation < Affiliation::member) registered_nicks_.erase(bare);  // a registration is membership
+  if (affiliation == Affiliation::none || reason.empty()) affiliation_reasons_.erase(bare);
+  else affiliation_reasons_[bare] = reason;  // returned in the lists (§9.2, §9.5)
   std::vector<std::string> nicks;
   for (const auto& [nick, o] : occupants_)
     if (o.real.bare_str() == bare) nicks.push_back(nick);

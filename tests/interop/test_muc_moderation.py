@@ -68,6 +68,16 @@ class Moderation(MucTestCase):
         self.assertEqual(item(own)["affiliation"], "outcast")
         await alice.presence_from(f"{room}/Bob", type="unavailable", codes=[301])
         self.assertEqual(await alice.muc.get_affiliation_list(room, "outcast", timeout=15), ["bob@localhost"])
+        # The ban list says why (§9.2), and the banned one was told who did it.
+        iq = alice.make_iq_get(ito=room)
+        query = ET.SubElement(iq.xml, "{http://jabber.org/protocol/muc#admin}query")
+        ET.SubElement(query, "{http://jabber.org/protocol/muc#admin}item", {"affiliation": "outcast"})
+        listed = (await iq.send(timeout=15)).xml.find(
+            "{http://jabber.org/protocol/muc#admin}query/{http://jabber.org/protocol/muc#admin}item")
+        self.assertEqual(listed.findtext("{http://jabber.org/protocol/muc#admin}reason"), "spam")
+        told = own.xml.find(f"{{{MUC_USER}}}x/{{{MUC_USER}}}item")
+        self.assertEqual((told.find(f"{{{MUC_USER}}}actor").get("nick"), told.findtext(f"{{{MUC_USER}}}reason")),
+                         ("Alice", "spam"))
         # §7.2.7: banned users are forbidden, whatever their resource.
         self.assertEqual(await bob.join_refused(room, "Bob"), "forbidden")
 
