@@ -101,6 +101,8 @@ class RegisterTestCase(SlixmppTestCase):
         self.addAsyncCleanup(self._close_quietly, client)
         self.assertTrue(await client.outcome(), f"{jid}: no session after registering")
         self.assertTrue(registered.is_set(), "the register feature was not offered")
+        # The server's log has this login before the caller marks it for the next one.
+        await self.log_line(server, rf"authenticated as {re.escape(client.boundjid.bare)} ")
         return client
 
     async def can_login(self, server, jid, password):
