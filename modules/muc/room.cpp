@@ -10,6 +10,7 @@
 #include <xmppd/stanza.hpp>
 
 #include "archive_policy.hpp"
+#include "nickname.hpp"
 
 namespace muc {
 namespace {
@@ -238,8 +239,11 @@ void Room::on_presence(Element presence, const Jid& from, const Jid& to, bool ju
     if (stanza::may_reply_with_error(presence)) env_.send(stanza::error(presence, "bad-request"));
     return;
   }
-  if (!o) return join(std::move(presence), from, to, just_created);
-  if (o->nick != to.resource()) return change_nick(*o, presence, to.resource(), to);
+  auto nick = nickname(to.resource());
+  if (!nick) return env_.send(stanza::error(presence, "jid-malformed"));
+  Jid occupant = to.with_resource(*nick);  // dropping spaces leaves a prepared resourcepart
+  if (!o) return join(std::move(presence), from, occupant, just_created);
+  if (o->nick != *nick) return change_nick(*o, presence, *nick, occupant);
   o->presence = plain_presence(presence);
   // XEP-0410: a client unsure it is still joined sends a full join again.
   if (const Element* x = presence.child("x", kMuc)) return send_state_to(*o, *x, false, false);
@@ -309,7 +313,7 @@ void Room::send_state_to(const Occupant& o, const Element& join_x, bool just_cre
 void Room::change_nick(Occupant& o, const Element& presence, const std::string& nick, const Jid& to) {
   if (occupants_.contains(nick) || registered_by_other(nick, o.real)) {
     Element error = stanza::error(presence, "conflict");
-    error.set_attr("from", to.str());
+    error.set_attr("from", std::string(presence.attr_or("to", to.str())));  // the address as sent
     env_.send(std::move(error));
     return;
   }

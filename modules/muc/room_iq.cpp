@@ -8,6 +8,7 @@
 
 #include "archive_policy.hpp"
 
+#include "nickname.hpp"
 #include "room.hpp"
 
 namespace muc {
@@ -376,8 +377,9 @@ void Room::registration(const Element& iq, const Jid& from) {
       for (const Element& f : form->nodes())
         if (f.is("field", kDataForms) && f.attr_or("var") == kRoomNick) nick = f.child_text("value", kDataForms);
     auto occupant = Jid::make(jid_.node(), jid_.domain(), nick);
-    if (nick.empty() || !occupant) return env_.send(stanza::error(iq, "not-acceptable"));
-    nick = occupant->resource();  // as a join would normalize it
+    auto normalized = occupant ? nickname(occupant->resource()) : std::nullopt;
+    if (!normalized) return env_.send(stanza::error(iq, "not-acceptable"));
+    nick = *normalized;  // as a join would normalize it
     auto in_use = occupants_.find(nick);
     if (registered_by_other(nick, from) || (in_use != occupants_.end() && in_use->second.real.bare() != from.bare()))
       return env_.send(stanza::error(iq, "conflict"));

@@ -234,6 +234,21 @@ class Conversation(MucTestCase):
         self.assertEqual(await bob.iq_error(bob["xep_0030"].get_info(jid=room, timeout=15)),
                          "item-not-found")
 
+    async def test_nicknames_lose_their_outer_and_repeated_spaces(self):
+        server = self.start_muc_server()
+        alice = await self.connect(server, "alice")
+        carol = await self.connect(server, "carol")
+        room = room_jid("spaces")
+        await alice.instant_room(room, "Alice")
+        # RFC 8266: " Carol   Lewis " is "Carol Lewis", and the client is told (210).
+        carol.send_raw(f"<presence to='{room}/  Carol   Lewis '><x xmlns='{MUC}'/></presence>")
+        await carol.presence_from(f"{room}/Carol Lewis", type="available", codes=[110, 210])
+        await alice.presence_from(f"{room}/Carol Lewis", type="available")
+        # The same nick with other spacing is the same occupant: Alice cannot take it.
+        alice.send_raw(f"<presence to='{room}/Carol  Lewis'/>")
+        refused = await alice.presence_from(f"{room}/Carol  Lewis", type="error")
+        self.assertEqual(error_condition(refused), "conflict")
+
     async def test_nick_change_and_conflict(self):
         server = self.start_muc_server()
         alice = await self.connect(server, "alice")

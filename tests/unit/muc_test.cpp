@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "history.hpp"
+#include "nickname.hpp"
 #include "room_config.hpp"
 
 namespace {
@@ -192,6 +193,12 @@ TEST(RoomConfigForm, StoredSubmissionRoundTrips) {
   auto back = muc::apply_config_form(*parsed, muc::RoomConfig{}, std::numeric_limits<std::int64_t>::max());
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, c);
+}
+
+TEST(Nickname, SpacesAtTheEndsGoAndRunsBecomeOne) {
+  EXPECT_EQ(muc::nickname("Alice"), "Alice");
+  EXPECT_EQ(muc::nickname("  Carol   Lewis "), "Carol Lewis");
+  EXPECT_EQ(muc::nickname("   "), std::nullopt);  // no nick at all: jid-malformed
 }
 
 TEST(RoomConfigForm, WhoMayReadTheMemberListIsRolesOnly) {
