@@ -213,6 +213,10 @@ class ModuleContext {
   // ask every filter for each recipient instead. Called on any network thread: keep it quick.
   using DeliveryFilter = std::function<bool(const Jid& to, const Jid& from)>;
   virtual void add_delivery_filter(DeliveryFilter filter) = 0;
+
+  // As spawn(), on `executor` instead of the host's: a strand the module's work is ordered
+  // on (a component's, or its own made with make_strand(executor())).
+  virtual void spawn(boost::asio::any_io_executor executor, boost::asio::awaitable<void> task) = 0;
 };
 
 class Module {

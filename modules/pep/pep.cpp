@@ -6,7 +6,6 @@
 // when it comes online. Bookmarks in private storage (XEP-0402 §5.3) and vCard photos
 // (XEP-0398) are kept in step with their PEP forms.
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <map>
@@ -118,16 +117,7 @@ class PepModule final : public xmppd::Module {
 
   // Everything runs one at a time, in order, on the strand: a publish and the read after
   // it never cross, nor two conversions of one account's data.
-  void run(asio::awaitable<void> work) {
-    asio::co_spawn(strand_, std::move(work), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        xmppd::log::error("pep: ", ex.what());
-      }
-    });
-  }
+  void run(asio::awaitable<void> work) { ctx_->spawn(strand_, std::move(work)); }
 
   // An old client stores XEP-0048 bookmarks in private storage (the private module answers
   // it): the PEP node follows.

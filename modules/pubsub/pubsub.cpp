@@ -3,7 +3,6 @@
 // who manage configuration, subscriptions and affiliations. The protocol is the engine
 // PEP uses (modules/pep/pubsub_service.hpp); here is only what makes it a component.
 
-#include <boost/asio/co_spawn.hpp>
 
 #include <memory>
 #include <set>
@@ -85,16 +84,7 @@ class PubsubModule final : public xmppd::Module {
   }
 
   // One request at a time, in arrival order: the component's strand runs them.
-  void run(asio::awaitable<void> request) {
-    asio::co_spawn(strand_, std::move(request), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        xmppd::log::error("pubsub: ", ex.what());
-      }
-    });
-  }
+  void run(asio::awaitable<void> request) { ctx_->spawn(strand_, std::move(request)); }
 
   // XEP-0060 §5.1 and §5.3: the service, or a node with its metadata.
   asio::awaitable<void> disco_info(Element iq) {

@@ -5,7 +5,6 @@
 // field to match, returns a bounded number of results, and each user may search only so
 // often: the directory cannot be used to list everyone.
 
-#include <boost/asio/co_spawn.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -118,16 +117,7 @@ class SearchModule final : public xmppd::Module {
     ctx_->send(xmppd::stanza::error(stanza, "service-unavailable"));
   }
 
-  void run(asio::awaitable<void> work) {
-    asio::co_spawn(strand_, std::move(work), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        xmppd::log::error("search: ", ex.what());
-      }
-    });
-  }
+  void run(asio::awaitable<void> work) { ctx_->spawn(strand_, std::move(work)); }
 
   Element disco_info(const Element& iq) const {
     Element reply = xmppd::stanza::iq_result(iq);

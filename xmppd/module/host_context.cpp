@@ -144,6 +144,10 @@ void HostContext::spawn(boost::asio::awaitable<void> task) {
   boost::asio::co_spawn(executor_, std::move(task), log_failure(module_));
 }
 
+void HostContext::spawn(boost::asio::any_io_executor executor, boost::asio::awaitable<void> task) {
+  boost::asio::co_spawn(std::move(executor), std::move(task), log_failure(module_));
+}
+
 std::shared_ptr<void> HostContext::output_hold() { return router::StanzaCause::hold(); }
 
 void HostContext::send_iq(Element iq, std::function<void(const Element& reply)> on_reply,

@@ -63,6 +63,7 @@ class HostContext final : public ModuleContext {
   boost::asio::ssl::context& tls_context() override { return tls_.for_host(host_.domain); }
   void spawn(std::function<boost::asio::awaitable<void>()> task) override;
   void spawn(boost::asio::awaitable<void> task) override;
+  void spawn(boost::asio::any_io_executor executor, boost::asio::awaitable<void> task) override;
   void account_deleted(const Jid& bare) override;
   const std::string& data_dir() const override { return data_dir_; }
   std::shared_ptr<void> output_hold() override;
