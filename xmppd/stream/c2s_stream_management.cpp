@@ -134,8 +134,6 @@ void C2SSession::hibernate() {
   ack_requested_ = false;
   probe_sent_.reset();
   hibernated_until_ = now + settings.resume_timeout;
-  log::info("c2s: ", jid_.str(), " hibernated: connection lost with ", sm_->unacked_count(),
-            " stanza(s) unacknowledged; resumable for ", settings.resume_timeout.count(), " s");
   if (!settings.keep_presence && available_) {
     Element unavailable("presence", ns::kClient);
     unavailable.set_attr("type", "unavailable");
@@ -146,6 +144,9 @@ void C2SSession::hibernate() {
   }
   SessionEvent event{jid_};
   host_->session_hibernated.run(event);
+  // Logged once modules know (push waits for this state), so a reader of the log sees it in effect.
+  log::info("c2s: ", jid_.str(), " hibernated: connection lost with ", sm_->unacked_count(),
+            " stanza(s) unacknowledged; resumable for ", settings.resume_timeout.count(), " s");
   watch_liveness();
 }
 
