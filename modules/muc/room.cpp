@@ -121,14 +121,21 @@ Affiliation Room::affiliation_of(const Jid& jid) const {
 Jid Room::occupant_jid(const std::string& nick) const { return jid_.with_resource(nick); }
 
 Room::Occupant* Room::find(const Jid& real) {
-  auto it = nick_of_.find(real);
-  return it == nick_of_.end() ? nullptr : &occupants_.at(it->second);
+  auto it = key_of_.find(real);
+  return it == key_of_.end() ? nullptr : &occupants_.at(it->second);
+}
+
+Room::Occupant* Room::named(std::string_view nick) {
+  auto it = occupants_.find(nickname_key(nick));
+  return it == occupants_.end() ? nullptr : &it->second;
 }
 
 bool Room::registered_by_other(const std::string& nick, const Jid& user) const {
   std::string bare = user.bare_str();
-  return std::any_of(registered_nicks_.begin(), registered_nicks_.end(),
-                     [&](const auto& entry) { return entry.second == nick && entry.first != bare; });
+  std::string key = nickname_key(nick);
+  return std::any_of(registered_nicks_.begin(), registered_nicks_.end(), [&](const auto& entry) {
+    return entry.first != bare && nickname_key(entry.second) == key;
+  });
 }
 
 bool Room::sees_real_jids(const Occupant& viewer) const {
@@ -150,7 +157,8 @@ xmppd::Audience& Room::everyone() {
   if (!everyone_) {
     std::vector<Jid> list;
     list.reserve(occupants_.size());
-    for (const auto& [nick, o] : occupants_) list.push_back(o.real);
+    for (const auto& [key, o] : occupants_)
+      for (const Session& session : o.sessions) list.push_back(session.real);
     everyone_ = env_.audience(std::move(list));
   }
   return *everyone_;
@@ -159,16 +167,16 @@ xmppd::Audience& Room::everyone() {
 // Presence broadcast -------------------------------------------------------------------------
 
 Element Room::presence_of(const Occupant& o, const Notice& notice, bool with_jid, bool self) const {
-  Element p = o.presence;
+  Element p = o.presence();
   p.set_attr("from", occupant_jid(o.nick).str());
   if (notice.unavailable) p.set_attr("type", "unavailable");
   Element& x = p.add_child("x", kMucUser);
   Element& item = x.add_child("item", kMucUser);
-  item.set_attr("affiliation", std::string(name_of(affiliation_of(o.real))));
+  item.set_attr("affiliation", std::string(name_of(affiliation_of(o.real()))));
   // Leaving ends the role; a nick change (303) does not, and says which role goes on (§7.6).
   bool left = notice.unavailable && notice.new_nick.empty();
   item.set_attr("role", std::string(left ? "none" : name_of(o.role)));
-  if (with_jid) item.set_attr("jid", o.real.str());
+  if (with_jid) item.set_attr("jid", o.real().str());
   if (!notice.new_nick.empty()) item.set_attr("nick", notice.new_nick);
   if (!notice.actor.empty()) item.add_child("actor", kMucUser).set_attr("nick", notice.actor);
   if (!notice.reason.empty()) item.add_child("reason", kMucUser).add_text(notice.reason);
@@ -183,15 +191,21 @@ Element Room::presence_of(const Occupant& o, const Notice& notice, bool with_jid
 
 void Room::broadcast_presence(const Occupant& o, const Notice& notice) {
   std::vector<Jid> with_jid, without_jid;
-  for (const auto& [nick, viewer] : occupants_) {
-    if (viewer.real == o.real) continue;
-    (sees_real_jids(viewer) ? with_jid : without_jid).push_back(viewer.real);
+  for (const auto& [key, viewer] : occupants_) {
+    if (&viewer == &o) continue;
+    for (const Session& session : viewer.sessions)
+      (sees_real_jids(viewer) ? with_jid : without_jid).push_back(session.real);
   }
   if (!with_jid.empty()) env_.send_to_many(presence_of(o, notice, true, false), with_jid);
   if (!without_jid.empty()) env_.send_to_many(presence_of(o, notice, false, false), without_jid);
-  Element self = presence_of(o, notice, true, true);
-  self.set_attr("to", o.real.str());
-  env_.send(std::move(self));
+  Notice quiet = notice;
+  quiet.self_codes.clear();
+  for (const Session& session : o.sessions) {
+    bool addressed = !notice.session || *notice.session == session.real;
+    Element self = presence_of(o, addressed ? notice : quiet, true, true);
+    self.set_attr("to", session.real.str());
+    env_.send(std::move(self));
+  }
 }
 
 void Room::broadcast_message(const Element& message) { everyone().send(message); }
@@ -228,10 +242,10 @@ void Room::on_presence(Element presence, const Jid& from, const Jid& to, bool ju
   if (type == "probe") {
     // An occupant asks for another's current presence (after a reconnect, say): answered as
     // the room would broadcast it to them.
-    auto target = occupants_.find(to.resource());
+    const Occupant* target = named(to.resource());
     if (!o) return env_.send(stanza::error(presence, "not-acceptable"));
-    if (target == occupants_.end()) return env_.send(stanza::error(presence, "item-not-found"));
-    Element current = presence_of(target->second, {}, sees_real_jids(*o), &target->second == o);
+    if (!target) return env_.send(stanza::error(presence, "item-not-found"));
+    Element current = presence_of(*target, {}, sees_real_jids(*o), target == o);
     current.set_attr("to", from.str());
     return env_.send(std::move(current));
   }
@@ -243,11 +257,19 @@ void Room::on_presence(Element presence, const Jid& from, const Jid& to, bool ju
   if (!nick) return env_.send(stanza::error(presence, "jid-malformed"));
   Jid occupant = to.with_resource(*nick);  // dropping spaces leaves a prepared resourcepart
   if (!o) return join(std::move(presence), from, occupant, just_created);
-  if (o->nick != *nick) return change_nick(*o, presence, *nick, occupant);
-  o->presence = plain_presence(presence);
+  if (o->nick != *nick) return change_nick(*o, presence, from, occupant);
+  speaks(*o, from, plain_presence(presence));
   // XEP-0410: a client unsure it is still joined sends a full join again.
-  if (const Element* x = presence.child("x", kMuc)) return send_state_to(*o, *x, false, false);
+  if (const Element* x = presence.child("x", kMuc)) return send_state_to(*o, from, *x, false, false);
   broadcast_presence(*o, {});
+}
+
+// The session's presence is the occupant's now (the last one heard speaks for all).
+void Room::speaks(Occupant& o, const Jid& real, Element presence) {
+  auto it = std::find_if(o.sessions.begin(), o.sessions.end(), [&](const Session& s) { return s.real == real; });
+  if (it == o.sessions.end()) return;
+  it->presence = std::move(presence);
+  std::rotate(it, it + 1, o.sessions.end());
 }
 
 void Room::join(Element presence, const Jid& from, const Jid& to, bool just_created) {
@@ -255,41 +277,55 @@ void Room::join(Element presence, const Jid& from, const Jid& to, bool just_crea
   Affiliation affiliation = affiliation_of(from);
   const Element* x = presence.child("x", kMuc);
   auto refuse = [&](std::string_view condition) { env_.send(stanza::error(presence, condition)); };
+  // Another session of the account that holds the nick joins that occupant (multi-session
+  // nick, as Prosody and ejabberd allow); anyone else's is a conflict.
+  Occupant* holder = named(nick);
+  bool own = holder && holder->real().bare() == from.bare();
   // §7.2: in the order the XEP lists the checks.
   if (locked_ && affiliation != Affiliation::owner) return refuse("item-not-found");  // §10.1.1
   if (affiliation == Affiliation::outcast) return refuse("forbidden");                 // §7.2.7
-  if (occupants_.contains(nick) || registered_by_other(nick, from)) return refuse("conflict");  // §7.2.8, §7.10
+  if ((holder && !own) || registered_by_other(nick, from)) return refuse("conflict");  // §7.2.8, §7.10
   if (config_.members_only && affiliation < Affiliation::member) return refuse("registration-required");
   if (config_.password_protected && (!x || x->child_text("password", kMuc) != config_.password))
     return refuse("not-authorized");  // §7.2.6
-  if (std::int64_t(occupants_.size()) >= std::min(config_.max_occupants, limits_.max_occupants) &&
+  if (!own && std::int64_t(occupants_.size()) >= std::min(config_.max_occupants, limits_.max_occupants) &&
       affiliation < Affiliation::admin)
     return refuse("service-unavailable");  // §7.2.10
 
-  Occupant& o = occupants_[nick];
-  o.nick = nick;
-  o.real = from;
-  o.role = default_role(affiliation);
-  o.presence = plain_presence(presence);
-  nick_of_[from] = nick;
-  everyone_.reset();
-  // §7.2.3 (210): the nick was normalized on its way in.
-  std::string_view raw_to = presence.attr_or("to");
-  bool nick_changed = !raw_to.ends_with("/" + nick);
+  // §7.2.3 (210): the nick was normalized on its way in, or is the holder's spelling.
+  const std::string& taken = own ? holder->nick : nick;
+  bool nick_changed = !presence.attr_or("to").ends_with("/" + taken);
   static const Element kNoJoinPayload("x", kMuc);
-  send_state_to(o, x ? *x : kNoJoinPayload, just_created, nick_changed);
+  const Element& join_x = x ? *x : kNoJoinPayload;
+  if (own) {
+    holder->sessions.push_back({from, plain_presence(presence)});
+    key_of_[from] = nickname_key(taken);
+    everyone_.reset();
+    return send_state_to(*holder, from, join_x, false, nick_changed);
+  }
+  std::string key = nickname_key(nick);
+  Occupant& o = occupants_[key];
+  o.nick = nick;
+  o.role = default_role(affiliation);
+  o.sessions.push_back({from, plain_presence(presence)});
+  key_of_[from] = key;
+  everyone_.reset();
+  send_state_to(o, from, join_x, just_created, nick_changed);
 }
 
-// §7.2.3-§7.2.16: the others' presence, one's own (broadcast to all), history, subject.
-void Room::send_state_to(const Occupant& o, const Element& join_x, bool just_created, bool nick_changed) {
+// §7.2.3-§7.2.16, to one session: the others' presence, one's own (broadcast to all),
+// history, subject.
+void Room::send_state_to(const Occupant& o, const Jid& session, const Element& join_x, bool just_created,
+                         bool nick_changed) {
   bool with_jids = sees_real_jids(o);
-  for (const auto& [nick, other] : occupants_) {
-    if (other.real == o.real) continue;
+  for (const auto& [key, other] : occupants_) {
+    if (&other == &o) continue;
     Element p = presence_of(other, {}, with_jids, false);
-    p.set_attr("to", o.real.str());
+    p.set_attr("to", session.str());
     env_.send(std::move(p));
   }
   Notice notice;
+  notice.session = &session;
   if (config_.non_anonymous) notice.self_codes.push_back(100);
   if (just_created) notice.self_codes.push_back(201);
   if (nick_changed) notice.self_codes.push_back(210);
@@ -298,20 +334,24 @@ void Room::send_state_to(const Occupant& o, const Element& join_x, bool just_cre
   Clock::time_point now = Clock::now();
   for (const History::Entry* e : history_.select(HistoryRequest::parse(join_x.child("history", kMuc)), now)) {
     Element m = e->message;
-    m.set_attr("to", o.real.str());
+    m.set_attr("to", session.str());
     Element& delay = m.add_child("delay", kDelay);
     delay.set_attr("from", jid_.str());
     delay.set_attr("stamp", stanza::datetime(e->when));
     env_.send(std::move(m));
   }
   Element subject = subject_message();
-  subject.set_attr("to", o.real.str());
+  subject.set_attr("to", session.str());
   env_.send(std::move(subject));
 }
 
-// §7.6.
-void Room::change_nick(Occupant& o, const Element& presence, const std::string& nick, const Jid& to) {
-  if (occupants_.contains(nick) || registered_by_other(nick, o.real)) {
+// §7.6. An occupant with one session (or a change of case only) is renamed; a session of
+// several moves to the new nick alone, leaving the others where they are.
+void Room::change_nick(Occupant& o, const Element& presence, const Jid& from, const Jid& to) {
+  const std::string& nick = to.resource();
+  Occupant* holder = named(nick);
+  bool own = holder && holder->real().bare() == from.bare();
+  if ((holder && !own) || registered_by_other(nick, from)) {
     Element error = stanza::error(presence, "conflict");
     error.set_attr("from", std::string(presence.attr_or("to", to.str())));  // the address as sent
     env_.send(std::move(error));
@@ -320,37 +360,77 @@ void Room::change_nick(Occupant& o, const Element& presence, const std::string& 
   Notice gone_notice;
   gone_notice.unavailable = true;
   gone_notice.codes.push_back(303);
-  gone_notice.new_nick = nick;
-  broadcast_presence(o, gone_notice);
-
-  Occupant moved = std::move(o);
-  occupants_.erase(moved.nick);
+  gone_notice.new_nick = holder && holder != &o ? holder->nick : nick;
+  if (holder == &o || (!holder && o.sessions.size() == 1)) {
+    broadcast_presence(o, gone_notice);
+    auto node = occupants_.extract(nickname_key(o.nick));
+    node.key() = nickname_key(nick);
+    Occupant& renamed = node.mapped();
+    renamed.nick = nick;
+    for (const Session& session : renamed.sessions) key_of_[session.real] = node.key();
+    speaks(renamed, from, plain_presence(presence));
+    auto inserted = occupants_.insert(std::move(node));
+    everyone_.reset();
+    return broadcast_presence(inserted.position->second, {});
+  }
+  Role role = o.role;
+  if (o.sessions.size() == 1) remove(o.nick, gone_notice);
+  else detach(o, from, gone_notice);
+  if (holder) {
+    holder->sessions.push_back({from, plain_presence(presence)});
+    key_of_[from] = nickname_key(holder->nick);
+    everyone_.reset();
+    return broadcast_presence(*holder, {});
+  }
+  std::string key = nickname_key(nick);
+  Occupant& moved = occupants_[key];
   moved.nick = nick;
-  moved.presence = plain_presence(presence);
-  nick_of_[moved.real] = nick;
-  Occupant& renamed = occupants_[nick] = std::move(moved);
+  moved.role = role;
+  moved.sessions.push_back({from, plain_presence(presence)});
+  key_of_[from] = key;
   everyone_.reset();
-  broadcast_presence(renamed, {});
+  broadcast_presence(moved, {});
 }
 
 void Room::leave(const Jid& real, const std::string& status, std::vector<int> codes) {
-  auto it = nick_of_.find(real);
-  if (it == nick_of_.end()) return;
+  Occupant* o = find(real);
+  if (!o) return;
   Notice notice;
   notice.unavailable = true;
   notice.codes = std::move(codes);
-  Occupant& o = occupants_.at(it->second);
-  o.presence = Element("presence", kClient);
-  if (!status.empty()) o.presence.add_child("status", kClient).add_text(status);
-  remove(o.nick, notice);
+  Element gone("presence", kClient);
+  if (!status.empty()) gone.add_child("status", kClient).add_text(status);
+  if (o->sessions.size() > 1) {
+    for (Session& session : o->sessions)
+      if (session.real == real) session.presence = std::move(gone);
+    return detach(*o, real, notice);
+  }
+  o->sessions.back().presence = std::move(gone);
+  remove(o->nick, notice);
+}
+
+void Room::detach(Occupant& o, const Jid& real, Notice notice) {
+  auto it = std::find_if(o.sessions.begin(), o.sessions.end(), [&](const Session& s) { return s.real == real; });
+  if (it == o.sessions.end()) return;
+  bool spoke = std::next(it) == o.sessions.end();
+  // The session hears what it would alone; the room sees the occupant stay.
+  Occupant alone{o.nick, o.role, {std::move(*it)}};
+  o.sessions.erase(it);
+  key_of_.erase(real);
+  everyone_.reset();
+  notice.unavailable = true;
+  Element self = presence_of(alone, notice, true, true);
+  self.set_attr("to", real.str());
+  env_.send(std::move(self));
+  if (spoke) broadcast_presence(o, {});  // another session speaks for the occupant now
 }
 
 void Room::remove(const std::string& nick, Notice notice) {
-  auto it = occupants_.find(nick);
+  auto it = occupants_.find(nickname_key(nick));
   if (it == occupants_.end()) return;
   Occupant o = std::move(it->second);
   occupants_.erase(it);
-  nick_of_.erase(o.real);
+  for (const Session& session : o.sessions) key_of_.erase(session.real);
   everyone_.reset();
   notice.unavailable = true;
   broadcast_presence(o, notice);
@@ -364,11 +444,12 @@ void Room::shut_down() {
   Notice notice;
   notice.unavailable = true;
   notice.codes.push_back(332);
-  for (const auto& [nick, o] : occupants_) {
-    Element p = presence_of(o, notice, true, true);
-    p.set_attr("to", o.real.str());
-    env_.send(std::move(p));
-  }
+  for (const auto& [key, o] : occupants_)
+    for (const Session& session : o.sessions) {
+      Element p = presence_of(o, notice, true, true);
+      p.set_attr("to", session.real.str());
+      env_.send(std::move(p));
+    }
 }
 
 // Messages ---------------------------------------------------------------------------------
@@ -438,12 +519,15 @@ void Room::private_message(Element message, const Jid& from, const std::string& 
   Occupant* sender = find(from);
   if (!sender) return env_.send(stanza::error(message, "not-acceptable"));
   if (message.attr_or("type") == "groupchat") return env_.send(stanza::error(message, "bad-request"));
-  auto target = occupants_.find(nick);
-  if (target == occupants_.end()) return env_.send(stanza::error(message, "item-not-found"));
+  const Occupant* target = named(nick);
+  if (!target) return env_.send(stanza::error(message, "item-not-found"));
   message.set_attr("from", occupant_jid(sender->nick).str());
-  message.set_attr("to", target->second.real.str());
   if (!message.child("x", kMucUser)) message.add_child("x", kMucUser);
-  env_.send(std::move(message));
+  for (const Session& session : target->sessions) {  // every client of the occupant
+    Element copy = message;
+    copy.set_attr("to", session.real.str());
+    env_.send(std::move(copy));
+  }
 }
 
 // §7.8.2 mediated invitations and §7.8.2 declines.

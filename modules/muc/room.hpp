@@ -95,7 +95,7 @@ class Room {
   bool archived() const { return config_.persistent && config_.enable_logging; }
   // Join history read back from the archive after a restart, oldest first.
   void restore_history(std::vector<History::Entry> entries);
-  bool occupied_by(const xmppd::Jid& real) const { return nick_of_.contains(real); }
+  bool occupied_by(const xmppd::Jid& real) const { return key_of_.contains(real); }
   std::size_t occupant_count() const { return occupants_.size(); }
   Affiliation affiliation_of(const xmppd::Jid& jid) const;
 
@@ -109,11 +109,17 @@ class Room {
   void shut_down();
 
  private:
+  // One client of an occupant: several sessions of one account may share a nick.
+  struct Session {
+    xmppd::Jid real;          // full JID
+    xmppd::Element presence;  // its last presence, without MUC payload
+  };
   struct Occupant {
     std::string nick;
-    xmppd::Jid real;        // full JID
     Role role = Role::none;
-    xmppd::Element presence;  // the user's last presence, without MUC payload
+    std::vector<Session> sessions;  // never empty; the one that last spoke is last and speaks for all
+    const xmppd::Jid& real() const { return sessions.back().real; }
+    const xmppd::Element& presence() const { return sessions.back().presence; }
   };
   // What accompanies an occupant's presence when it is broadcast.
   struct Notice {
@@ -124,10 +130,14 @@ class Room {
     std::string actor;            // nick of the moderator who acted
     std::string reason;
     const xmppd::Element* destroy = nullptr;
+    // The self copy with `self_codes` goes to this session only (one that just joined or
+    // left an occupant); the occupant's other sessions get it without. Null: to all.
+    const xmppd::Jid* session = nullptr;
   };
 
   xmppd::Jid occupant_jid(const std::string& nick) const;
   Occupant* find(const xmppd::Jid& real);
+  Occupant* named(std::string_view nick);  // compared as RFC 8266 says (case folded)
   bool sees_real_jids(const Occupant& viewer) const;
   // Whether `nick` is registered in the room by an account other than `user`'s.
   bool registered_by_other(const std::string& nick, const xmppd::Jid& user) const;
@@ -143,9 +153,13 @@ class Room {
 
   // Presence.
   void join(xmppd::Element presence, const xmppd::Jid& from, const xmppd::Jid& to, bool just_created);
-  void change_nick(Occupant& o, const xmppd::Element& presence, const std::string& nick, const xmppd::Jid& to);
+  void change_nick(Occupant& o, const xmppd::Element& presence, const xmppd::Jid& from, const xmppd::Jid& to);
+  void speaks(Occupant& o, const xmppd::Jid& real, xmppd::Element presence);
   void leave(const xmppd::Jid& real, const std::string& status, std::vector<int> codes = {});
-  void send_state_to(const Occupant& o, const xmppd::Element& join_x, bool just_created, bool nick_changed);
+  // Takes one session out of an occupant that keeps others; `notice` is for that session.
+  void detach(Occupant& o, const xmppd::Jid& real, Notice notice);
+  void send_state_to(const Occupant& o, const xmppd::Jid& session, const xmppd::Element& join_x, bool just_created,
+                     bool nick_changed);
   // Removes an occupant with a reason for the others (kick 307, ban 301, 321, 322...).
   void remove(const std::string& nick, Notice notice);
 
@@ -178,8 +192,8 @@ class Room {
   RoomEnvironment& env_;
   bool locked_ = false;
   bool destroyed_ = false;
-  std::map<std::string, Occupant, std::less<>> occupants_;                 // by nick
-  std::unordered_map<xmppd::Jid, std::string> nick_of_;        // real full JID → nick
+  std::map<std::string, Occupant, std::less<>> occupants_;     // by nickname_key(nick)
+  std::unordered_map<xmppd::Jid, std::string> key_of_;         // a session's full JID → its occupant's key
   std::map<std::string, Affiliation> affiliations_;            // bare JID → not none
   std::map<std::string, std::string> registered_nicks_;        // bare JID (member or above) → nick
   std::map<std::string, std::string> affiliation_reasons_;     // bare JID → the reason given with it

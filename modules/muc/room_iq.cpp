@@ -113,11 +113,11 @@ void Room::moderate(const Element& iq, const Jid& from) {
 void Room::occupant_iq(Element iq, const Jid& from, const std::string& nick) {
   std::string_view type = iq.attr_or("type");
   Occupant* sender = find(from);
-  auto target = occupants_.find(nick);
+  const Occupant* target = named(nick);
   if (type != "get" && type != "set") {  // an answer to a request forwarded earlier
-    if (sender && target != occupants_.end()) {
+    if (sender && target) {
       iq.set_attr("from", occupant_jid(sender->nick).str());
-      iq.set_attr("to", target->second.real.str());
+      iq.set_attr("to", target->real().str());
       env_.send(std::move(iq));
     }
     return;
@@ -125,11 +125,11 @@ void Room::occupant_iq(Element iq, const Jid& from, const std::string& nick) {
   const Element* payload = iq.first_child();
   if (!sender) return env_.send(stanza::error(iq, "not-acceptable"));
   if (!payload) return env_.send(stanza::error(iq, "bad-request"));
-  if (sender->nick == nick && type == "get" && payload->is("ping", kPing))
-    return env_.send(stanza::iq_result(iq));
-  if (target == occupants_.end()) return env_.send(stanza::error(iq, "item-not-found"));
+  if (target == sender && type == "get" && payload->is("ping", kPing)) return env_.send(stanza::iq_result(iq));
+  if (!target) return env_.send(stanza::error(iq, "item-not-found"));
+  // An IQ is for one client: the session that speaks for the occupant.
   iq.set_attr("from", occupant_jid(sender->nick).str());
-  iq.set_attr("to", target->second.real.str());
+  iq.set_attr("to", target->real().str());
   env_.send(std::move(iq));
 }
 
@@ -183,12 +183,12 @@ void Room::admin_get(const Element& iq, const Jid& from) {
     if (!role) return env_.send(stanza::error(iq, "bad-request"));
     Occupant* asker = find(from);
     if (!asker || asker->role != Role::moderator) return env_.send(stanza::error(iq, "forbidden"));
-    for (const auto& [nick, o] : occupants_) {
+    for (const auto& [key, o] : occupants_) {
       if (o.role != *role) continue;
       Element& i = query.add_child("item", kMucAdmin);
-      i.set_attr("affiliation", std::string(name_of(affiliation_of(o.real))));
-      i.set_attr("jid", o.real.str());
-      i.set_attr("nick", nick);
+      i.set_attr("affiliation", std::string(name_of(affiliation_of(o.real()))));
+      i.set_attr("jid", o.real().str());
+      i.set_attr("nick", o.nick);
       i.set_attr("role", std::string(name_of(o.role)));
     }
     return env_.send(std::move(result));
@@ -237,14 +237,14 @@ void Room::admin_set(const Element& iq, const Jid& from) {
     if (role_attr) {
       c.role = role_named(*role_attr);
       c.nick = item.attr_or("nick");
-      auto target = occupants_.find(c.nick);
+      const Occupant* target = named(c.nick);
       if (!c.role || c.nick.empty()) return env_.send(stanza::error(iq, "bad-request"));
-      if (target == occupants_.end()) return env_.send(stanza::error(iq, "item-not-found"));
+      if (!target) return env_.send(stanza::error(iq, "item-not-found"));
       if (!actor || actor->role != Role::moderator) return env_.send(stanza::error(iq, "forbidden"));
-      Affiliation target_affiliation = affiliation_of(target->second.real);
+      Affiliation target_affiliation = affiliation_of(target->real());
       // Granting or revoking moderator takes an admin (§9.6/9.7); nobody may change the role
       // of someone with a higher affiliation, nor an admin's or owner's role (§8.2, §8.4).
-      if ((*c.role == Role::moderator || target->second.role == Role::moderator) &&
+      if ((*c.role == Role::moderator || target->role == Role::moderator) &&
           actor_affiliation < Affiliation::admin)
         return env_.send(stanza::error(iq, "not-allowed"));
       if (target_affiliation >= Affiliation::admin && *c.role != Role::moderator)
@@ -253,7 +253,7 @@ void Room::admin_set(const Element& iq, const Jid& from) {
       c.affiliation = affiliation_named(*affiliation_attr);
       std::optional<Jid> jid;
       if (const std::string* j = item.attr("jid")) jid = Jid::parse(*j);
-      else if (auto target = occupants_.find(item.attr_or("nick")); target != occupants_.end()) jid = target->second.real;
+      else if (const Occupant* target = named(item.attr_or("nick"))) jid = target->real();
       if (!c.affiliation || !jid) return env_.send(stanza::error(iq, "bad-request"));
       c.bare = jid->bare_str();
       Affiliation current = affiliation_of(*jid);
@@ -274,8 +274,7 @@ void Room::admin_set(const Element& iq, const Jid& from) {
   bool affiliations_changed = false;
   for (const Change& c : changes) {
     if (c.role) {
-      if (auto target = occupants_.find(c.nick); target != occupants_.end())
-        set_role(target->second, *c.role, actor_nick, c.reason);
+      if (Occupant* target = named(c.nick)) set_role(*target, *c.role, actor_nick, c.reason);
     } else {
       set_affiliation(c.bare, *c.affiliation, actor_nick, c.reason);
       affiliations_changed = true;
@@ -308,11 +307,11 @@ void Room::set_affiliation(const std::string& bare, Affiliation affiliation, con
   if (affiliation == Affiliation::none || reason.empty()) affiliation_reasons_.erase(bare);
   else affiliation_reasons_[bare] = reason;  // returned in the lists (§9.2, §9.5)
   std::vector<std::string> nicks;
-  for (const auto& [nick, o] : occupants_)
-    if (o.real.bare_str() == bare) nicks.push_back(nick);
+  for (const auto& [key, o] : occupants_)
+    if (o.real().bare_str() == bare) nicks.push_back(o.nick);
   if (nicks.empty()) announce_affiliation(bare, affiliation, reason);
   for (const std::string& nick : nicks) {
-    Occupant& o = occupants_.at(nick);
+    Occupant& o = *named(nick);
     Notice notice;
     notice.actor = actor;
     notice.reason = reason;
@@ -380,8 +379,8 @@ void Room::registration(const Element& iq, const Jid& from) {
     auto normalized = occupant ? nickname(occupant->resource()) : std::nullopt;
     if (!normalized) return env_.send(stanza::error(iq, "not-acceptable"));
     nick = *normalized;  // as a join would normalize it
-    auto in_use = occupants_.find(nick);
-    if (registered_by_other(nick, from) || (in_use != occupants_.end() && in_use->second.real.bare() != from.bare()))
+    const Occupant* in_use = named(nick);
+    if (registered_by_other(nick, from) || (in_use && in_use->real().bare() != from.bare()))
       return env_.send(stanza::error(iq, "conflict"));
     registered_nicks_[bare] = nick;
     if (affiliation < Affiliation::member) set_affiliation(bare, Affiliation::member, "", "");
@@ -402,8 +401,9 @@ void Room::announce_affiliation(const std::string& bare, Affiliation affiliation
   item.set_attr("jid", bare);
   if (!reason.empty()) item.add_child("reason", kMucUser).add_text(reason);
   std::vector<Jid> told;
-  for (const auto& [nick, o] : occupants_)
-    if (sees_real_jids(o)) told.push_back(o.real);
+  for (const auto& [key, o] : occupants_)
+    if (sees_real_jids(o))
+      for (const Session& session : o.sessions) told.push_back(session.real);
   if (config_.members_only)
     if (auto user = Jid::parse(bare)) told.push_back(*user);
   if (!told.empty()) env_.send_to_many(message, told);
@@ -455,8 +455,8 @@ void Room::apply_config(RoomConfig config, const Element& iq) {
   // §9.3 / §10.2: a room turned members-only loses its non-members (322).
   if (config_.members_only && !before.members_only) {
     std::vector<std::string> outsiders;
-    for (const auto& [nick, o] : occupants_)
-      if (affiliation_of(o.real) < Affiliation::member) outsiders.push_back(nick);
+    for (const auto& [key, o] : occupants_)
+      if (affiliation_of(o.real()) < Affiliation::member) outsiders.push_back(o.nick);
     for (const std::string& nick : outsiders) {
       Notice notice;
       notice.codes.push_back(322);
@@ -465,12 +465,14 @@ void Room::apply_config(RoomConfig config, const Element& iq) {
   }
   // Whoever may now see real JIDs, or no longer may, gets everyone's presence again.
   if (before.non_anonymous != config_.non_anonymous)
-    for (const auto& [nick, o] : occupants_)
-      for (const auto& [other_nick, other] : occupants_)
-        if (other.real != o.real && o.role != Role::moderator) {
+    for (const auto& [key, o] : occupants_)
+      for (const auto& [other_key, other] : occupants_)
+        if (&other != &o && o.role != Role::moderator) {
           Element p = presence_of(other, {}, config_.non_anonymous, false);
-          p.set_attr("to", o.real.str());
-          env_.send(std::move(p));
+          for (const Session& session : o.sessions) {
+            p.set_attr("to", session.real.str());
+            env_.send(p);
+          }
         }
   env_.persist(*this, stanza::iq_result(iq));
 }
@@ -489,13 +491,14 @@ void Room::destroy(const Element* request, std::optional<Element> reply) {
   Notice notice;
   notice.unavailable = true;
   notice.destroy = &destroy_element;
-  for (const auto& [nick, o] : occupants_) {
-    Element p = presence_of(o, notice, true, true);
-    p.set_attr("to", o.real.str());
-    env_.send(std::move(p));
-  }
+  for (const auto& [key, o] : occupants_)
+    for (const Session& session : o.sessions) {
+      Element p = presence_of(o, notice, true, true);
+      p.set_attr("to", session.real.str());
+      env_.send(std::move(p));
+    }
   occupants_.clear();
-  nick_of_.clear();
+  key_of_.clear();
   everyone_.reset();
   destroyed_ = true;
   env_.persist(*this, std::move(reply));

@@ -249,6 +249,81 @@ class Conversation(MucTestCase):
         refused = await alice.presence_from(f"{room}/Carol  Lewis", type="error")
         self.assertEqual(error_condition(refused), "conflict")
 
+    async def test_nicknames_are_compared_without_case(self):
+        server = self.start_muc_server()
+        alice = await self.connect(server, "alice")
+        bob = await self.connect(server, "bob")
+        carol = await self.connect(server, "carol")
+        room = room_jid("cases")
+        await alice.instant_room(room, "Alice")
+        await bob.join(room, "Bob")
+        await alice.presence_from(f"{room}/Bob", type="available")
+        # RFC 8266 §2.4: "alice" and "ALICE" are Alice's nickname.
+        self.assertEqual(await carol.join_refused(room, "alice"), "conflict")
+        bob.send_message(mto=f"{room}/ALICE", mbody="found you", mtype="chat")
+        got = await alice.message_from(f"{room}/Bob", lambda m: m["body"] == "found you", "private message")
+        self.assertEqual(got["to"].full, alice.boundjid.full)
+        # Its own holder may change its case: a rename like any other (303).
+        bob.send_presence(pto=f"{room}/BOB")
+        gone = await alice.presence_from(f"{room}/Bob", type="unavailable", codes=[303])
+        self.assertEqual(item(gone)["nick"], "BOB")
+        await alice.presence_from(f"{room}/BOB", type="available")
+
+    async def test_sessions_of_one_account_share_a_nick(self):
+        server = self.start_muc_server()
+        desk = await self.connect(server, "alice", "desk")
+        phone = await self.connect(server, "alice", "phone")
+        bob = await self.connect(server, "bob")
+        room = room_jid("devices")
+        await desk.instant_room(room, "Alice")
+        await bob.join(room, "Bob")
+        await desk.presence_from(f"{room}/Bob", type="available")
+
+        # The phone joins as "alice": not a conflict but Alice herself, spelled as she is (210).
+        own, _, others, _ = await phone.join(room, "alice")
+        self.assertEqual(own["from"].full, f"{room}/Alice")
+        self.assertTrue({110, 210} <= status_codes(own), own)
+        self.assertEqual([p["from"].full for p in others], [f"{room}/Bob"])
+        # The others see Alice's presence again (now the phone's), never her leaving.
+        seen = await bob.presence_from(f"{room}/Alice", type="available")
+        self.assertEqual(item(seen)["role"], "moderator")
+        await desk.presence_from(f"{room}/Alice", type="available", codes=[110],
+                                 where=lambda p: 210 not in status_codes(p))
+        await desk.ping(f"{room}/Alice")  # XEP-0410: the desk is still joined (an error raises)
+
+        # Both sessions get the room's messages and Alice's private messages.
+        bob.send_message(mto=room, mbody="to all", mtype="groupchat")
+        for client in (desk, phone):
+            await client.groupchat_body(room, "to all")
+        bob.send_message(mto=f"{room}/Alice", mbody="to you", mtype="chat")
+        for client in (desk, phone):
+            got = await client.message_from(f"{room}/Bob", lambda m: m["body"] == "to you", "private message")
+            self.assertEqual(got["to"].full, client.boundjid.full)
+        phone.send_message(mto=room, mbody="from the phone", mtype="groupchat")
+        got = await bob.groupchat_body(room, "from the phone")
+        self.assertEqual(got["from"].full, f"{room}/Alice")
+
+        # One session changes nick: it alone moves; Alice stays with the desk.
+        phone.send_presence(pto=f"{room}/Alicia")
+        moved = await phone.presence_from(f"{room}/Alice", type="unavailable", codes=[303, 110])
+        self.assertEqual(item(moved)["nick"], "Alicia")
+        await phone.presence_from(f"{room}/Alicia", type="available", codes=[110])
+        await bob.presence_from(f"{room}/Alicia", type="available")
+        await bob.presence_from(f"{room}/Alice", type="available")  # the desk speaks for Alice again
+
+        # The phone leaves: the desk stays in the room.
+        phone.muc.leave_muc(room, "Alicia")
+        await phone.presence_from(f"{room}/Alicia", type="unavailable", codes=[110])
+        await bob.presence_from(f"{room}/Alicia", type="unavailable")
+        bob.send_message(mto=room, mbody="still there?", mtype="groupchat")
+        await desk.groupchat_body(room, "still there?")
+        await bob.barrier()
+        self.assertFalse([p for p in bob.presences.items
+                          if p["from"].full == f"{room}/Alice" and p["type"] == "unavailable"],
+                         "Alice never left")
+        desk.muc.leave_muc(room, "Alice")
+        await bob.presence_from(f"{room}/Alice", type="unavailable")
+
     async def test_nick_change_and_conflict(self):
         server = self.start_muc_server()
         alice = await self.connect(server, "alice")

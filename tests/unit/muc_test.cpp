@@ -201,6 +201,15 @@ TEST(Nickname, SpacesAtTheEndsGoAndRunsBecomeOne) {
   EXPECT_EQ(muc::nickname("   "), std::nullopt);  // no nick at all: jid-malformed
 }
 
+TEST(Nickname, ComparedCaseFoldedAndNormalized) {
+  EXPECT_EQ(muc::nickname_key("Alice"), muc::nickname_key("aLiCe"));
+  EXPECT_EQ(muc::nickname_key("\u00c6r\u00d8"), muc::nickname_key("\u00e6r\u00f8"));  // Ærø, ærø
+  EXPECT_EQ(muc::nickname_key("\u0391\u03b8\u03b7\u03bd\u03ac"), muc::nickname_key("\u03b1\u03b8\u03b7\u03bd\u03ac"));  // Greek
+  EXPECT_EQ(muc::nickname_key("\u212b"), muc::nickname_key("\u00e5"));  // Ångström sign: NFKC, then case
+  EXPECT_NE(muc::nickname_key("Alice"), muc::nickname_key("Alicia"));
+  EXPECT_NE(muc::nickname_key("\u00e6"), muc::nickname_key("ae"));
+}
+
 TEST(RoomConfigForm, WhoMayReadTheMemberListIsRolesOnly) {
   Element form("x", muc::kDataForms);
   Element& field = form.add_child("field", muc::kDataForms);
